@@ -1,0 +1,87 @@
+//! The shared state and the middleware stack around the feature routers.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, map_response};
+use axum::response::Response;
+use axum::{Router, extract::DefaultBodyLimit};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{AppError, error_page};
+use crate::security::headers::add_security_headers;
+use crate::web::error_pages::dress_bare_errors;
+use crate::web::request_log::{log_request, remember_route};
+use crate::{cart, catalog, site, web};
+
+/// What every handler may use. Cheap to clone: it is a handful of shared handles.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings) -> Self {
+        AppState { db, settings: Arc::new(settings) }
+    }
+}
+
+/// The whole application: every feature's routes behind the security middleware.
+///
+/// Layers, outermost first: request log → security headers → error pages → panic
+/// guard → request timeout → body limit → router.
+pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The application with `extra` routes mounted behind the same middleware, for tests
+/// that need a handler the shop does not have (one that panics, say).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
+    let limits = state.settings.limits.clone();
+
+    let routes = Router::new()
+        .merge(extra)
+        .merge(catalog::router())
+        .merge(cart::router())
+        .merge(site::router())
+        .merge(web::router())
+        .fallback(not_found)
+        .layer(from_fn(remember_route))
+        .with_state(state);
+
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(from_fn(log_request))
+            .layer(map_response(add_security_headers))
+            .layer(from_fn(dress_bare_errors))
+            .layer(CatchPanicLayer::custom(panic_page))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                limits.request_timeout,
+            ))
+            .layer(RequestBodyLimitLayer::new(limits.body_limit))
+            .layer(DefaultBodyLimit::max(limits.body_limit)),
+    )
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// A panic in a handler becomes the generic 500 page; the message goes to the log.
+fn panic_page(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    tracing::error!(panic = message, "handler panicked");
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, None)
+}

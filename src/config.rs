@@ -1,0 +1,221 @@
+//! Settings: from command-line flags and `SECURECART_*` environment variables.
+//!
+//! clap reads both (a flag wins over its variable); [`Settings`] is the validated
+//! result that the rest of the program uses. Tests build `Settings` directly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::money::Currency;
+
+/// SecureCart: a security-first web shop.
+#[derive(Debug, Parser)]
+#[command(name = "securecart", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the shop over HTTP (migrates the database first).
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Fill the database with generated products for load tests and demos.
+    SeedDemo(SeedArgs),
+    /// Create or update products from a CSV file (all rows or none).
+    ImportProducts(ImportArgs),
+}
+
+/// Options every command shares.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Folder for the SQLite database and other local files.
+    #[arg(long, env = "SECURECART_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database URL: sqlite://… or postgres://… [default: SQLite file in the data folder]
+    #[arg(long, env = "SECURECART_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Run mode.
+    #[arg(long = "env", env = "SECURECART_ENV", value_enum, default_value_t = RunMode::Development, global = true)]
+    pub run_mode: RunMode,
+
+    /// Log format: json (one object per line) or text [default: json in production, text otherwise]
+    #[arg(long, env = "SECURECART_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter, in tracing's env-filter syntax (e.g. `info` or `securecart=debug`).
+    #[arg(long, env = "SECURECART_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SECURECART_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Load the demo catalogue (once per database) before serving.
+    #[arg(long, env = "SECURECART_DEMO")]
+    pub demo: bool,
+
+    /// The shop's currency, as an ISO 4217 code.
+    #[arg(long, env = "SECURECART_CURRENCY", default_value = "EUR")]
+    pub currency: String,
+
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    #[arg(long, env = "SECURECART_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Seconds a client may take to send the request headers before it is cut off.
+    #[arg(long, env = "SECURECART_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request may take in all (reading the body and answering) before 408.
+    #[arg(long, env = "SECURECART_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Most database connections the pool opens.
+    #[arg(long, env = "SECURECART_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many products to create (SKUs SEED-000001…; re-running updates them).
+    #[arg(long, default_value_t = 1000)]
+    pub products: u32,
+
+    /// How many categories to spread them over.
+    #[arg(long, default_value_t = 12)]
+    pub categories: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSV with the header `sku,name,description,price,stock,category`.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunMode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Limits that protect the server from oversized and slow requests.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    pub body_limit: usize,
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            body_limit: 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The validated configuration of a running shop.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub run_mode: RunMode,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub currency: Currency,
+    pub limits: HttpLimits,
+}
+
+impl Settings {
+    /// Settings for commands that only need the database.
+    pub fn from_global(global: &GlobalArgs) -> Settings {
+        Settings {
+            run_mode: global.run_mode,
+            data_dir: global.data_dir.clone(),
+            database_url: database_url(global.database_url.as_deref(), &global.data_dir),
+            db_max_connections: 4,
+            currency: Currency::default(),
+            limits: HttpLimits::default(),
+        }
+    }
+
+    /// Settings for `serve`, validated.
+    pub fn for_serve(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Settings> {
+        let currency = Currency::new(&serve.currency).map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(serve.body_limit >= 1024, "SECURECART_BODY_LIMIT must be at least 1024");
+        anyhow::ensure!(
+            serve.header_timeout_secs > 0 && serve.request_timeout_secs > 0,
+            "timeouts must be at least one second"
+        );
+        Ok(Settings {
+            db_max_connections: serve.db_max_connections.max(1),
+            currency,
+            limits: HttpLimits {
+                body_limit: serve.body_limit,
+                header_timeout: Duration::from_secs(serve.header_timeout_secs),
+                request_timeout: Duration::from_secs(serve.request_timeout_secs),
+            },
+            ..Settings::from_global(global)
+        })
+    }
+
+    /// Settings for a test: a given data folder and database, development defaults.
+    pub fn for_tests(data_dir: &Path, url: Option<&str>) -> Settings {
+        Settings {
+            run_mode: RunMode::Development,
+            data_dir: data_dir.to_path_buf(),
+            database_url: database_url(url, data_dir),
+            db_max_connections: 8,
+            currency: Currency::default(),
+            limits: HttpLimits::default(),
+        }
+    }
+}
+
+/// The configured URL, or the SQLite file inside the data folder.
+fn database_url(configured: Option<&str>, data_dir: &Path) -> String {
+    match configured {
+        Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+        _ => format!("sqlite://{}?mode=rwc", data_dir.join("securecart.db").display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_database_is_a_sqlite_file_in_the_data_folder() {
+        let url = database_url(None, Path::new("./data"));
+        assert_eq!(url, "sqlite://./data/securecart.db?mode=rwc");
+        assert_eq!(database_url(Some("  "), Path::new("d")), "sqlite://d/securecart.db?mode=rwc");
+        assert_eq!(database_url(Some("postgres://x/y"), Path::new("d")), "postgres://x/y");
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

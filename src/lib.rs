@@ -1,0 +1,22 @@
+//! SecureCart: a web shop whose first promise is security and whose second is speed.
+//!
+//! The crate is one binary's worth of feature modules. [`app::router`] assembles them
+//! behind the security middleware; [`server::serve`] runs that router over HTTP with
+//! the timeouts and graceful shutdown a public service needs.
+
+pub mod app;
+pub mod cart;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod money;
+pub mod security;
+pub mod server;
+pub mod site;
+pub mod telemetry;
+pub mod web;
+
+pub use app::{AppState, router};
+pub use config::Settings;
+pub use error::AppError;

@@ -1,0 +1,132 @@
+//! The `securecart` command: serve the shop, or run one of the operator's commands.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use securecart::catalog::{demo, import, store};
+use securecart::config::{Cli, Command, ImportArgs, SeedArgs, ServeArgs, Settings};
+use securecart::db::Db;
+use securecart::{AppState, server, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.global.log, cli.global.log_format, cli.global.run_mode);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve(args) => serve(Settings::for_serve(&cli.global, args)?, args).await,
+        Command::Migrate => {
+            let db = open(&Settings::from_global(&cli.global)).await?;
+            db.close().await;
+            println!("The database schema is up to date.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedDemo(args) => seed(&Settings::from_global(&cli.global), args).await,
+        Command::ImportProducts(args) => {
+            import_products(&Settings::from_global(&cli.global), args).await
+        }
+    }
+}
+
+/// Opens the database and migrates it, so every command works on a fresh data folder.
+async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!("creating the data folder {}", settings.data_dir.display())
+    })?;
+    let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let db = open(&settings).await?;
+    if args.demo {
+        match demo::load_demo_catalog(&db).await? {
+            Some(summary) => tracing::info!(
+                products = summary.created + summary.updated,
+                categories = summary.categories_created,
+                "demo catalogue loaded"
+            ),
+            None => tracing::info!("demo catalogue already loaded"),
+        }
+    }
+
+    let header_timeout = settings.limits.header_timeout;
+    let app = securecart::router(AppState::new(db.clone(), settings));
+    let listener = server::bind(args.bind).await?;
+    let addr = listener.local_addr().context("reading the listening address")?;
+    tracing::info!(%addr, "serving SecureCart");
+    println!("SecureCart is serving at http://{addr}/ (Ctrl-C to stop)");
+
+    server::serve(listener, app, header_timeout, server::shutdown_signal()).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.categories >= 1, "--categories must be at least 1");
+    let db = open(settings).await?;
+
+    let bar = ProgressBar::new(u64::from(args.products));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} products  {per_sec}  eta {eta}")
+            .context("building the progress bar")?,
+    );
+    let started = std::time::Instant::now();
+    let summary = demo::seed(&db, args.products, args.categories, |done| bar.set_position(done))
+        .await?;
+    bar.finish();
+
+    println!(
+        "{} products created, {} updated, {} categories created in {:.1} s.",
+        summary.created,
+        summary.updated,
+        summary.categories_created,
+        started.elapsed().as_secs_f64()
+    );
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_products(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("opening {}", args.file.display()))?;
+    let rows = match import::parse_csv(std::io::BufReader::new(file)) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            eprintln!("{}: nothing was imported.", args.file.display());
+            for error in &errors {
+                eprintln!("  {error}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+
+    let db = open(settings).await?;
+    let summary = store::upsert_products(&db, &rows, |_| None).await?;
+    println!(
+        "{} products created, {} updated, {} categories created.",
+        summary.created, summary.updated, summary.categories_created
+    );
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}

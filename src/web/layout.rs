@@ -1,0 +1,65 @@
+//! What the base layout needs on every page: title, navigation, search box, cart link.
+
+use crate::app::AppState;
+use crate::catalog::store::{self, CategoryLink};
+use crate::error::AppError;
+use crate::money::{Currency, Money};
+use crate::web::static_files;
+
+/// The data `templates/base.html` reads. Every page template has one, as `layout`.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub categories: Vec<CategoryLink>,
+    /// The current search text, shown again in the header's search box.
+    pub query: String,
+    /// The slug of the category being browsed, highlighted in the navigation.
+    pub current_category: Option<String>,
+    pub cart_items: i64,
+    pub currency: Currency,
+    pub stylesheet: &'static str,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, categories: Vec<CategoryLink>, currency: Currency) -> Self {
+        Layout {
+            title: title.into(),
+            categories,
+            query: String::new(),
+            current_category: None,
+            cart_items: 0,
+            currency,
+            stylesheet: static_files::stylesheet_href(),
+        }
+    }
+
+    /// The layout of an ordinary shop page: loads the category navigation.
+    pub async fn load(state: &AppState, title: impl Into<String>) -> Result<Layout, AppError> {
+        let categories = store::categories(&state.db).await?;
+        Ok(Layout::new(title, categories, state.settings.currency.clone()))
+    }
+
+    /// A layout that needs no database, for error pages.
+    pub fn minimal(title: impl Into<String>) -> Self {
+        Layout::new(title, Vec::new(), Currency::default())
+    }
+
+    pub fn with_query(mut self, query: &str) -> Self {
+        self.query = query.to_owned();
+        self
+    }
+
+    pub fn with_category(mut self, slug: Option<&str>) -> Self {
+        self.current_category = slug.map(str::to_owned);
+        self
+    }
+
+    /// A price as the shopper reads it, e.g. `€19.99`.
+    pub fn price(&self, amount: Money) -> String {
+        self.currency.format(&amount)
+    }
+
+    pub fn is_current(&self, slug: &str) -> bool {
+        self.current_category.as_deref() == Some(slug)
+    }
+}

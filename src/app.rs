@@ -29,7 +29,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
-        AppState { db, settings: Arc::new(settings) }
+        AppState {
+            db,
+            settings: Arc::new(settings),
+        }
     }
 }
 

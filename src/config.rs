@@ -38,11 +38,21 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Folder for the SQLite database and other local files.
-    #[arg(long, env = "SECURECART_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "SECURECART_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Database URL: sqlite://… or postgres://… [default: SQLite file in the data folder]
-    #[arg(long, env = "SECURECART_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SECURECART_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// Run mode.
@@ -163,7 +173,10 @@ impl Settings {
     /// Settings for `serve`, validated.
     pub fn for_serve(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Settings> {
         let currency = Currency::new(&serve.currency).map_err(anyhow::Error::msg)?;
-        anyhow::ensure!(serve.body_limit >= 1024, "SECURECART_BODY_LIMIT must be at least 1024");
+        anyhow::ensure!(
+            serve.body_limit >= 1024,
+            "SECURECART_BODY_LIMIT must be at least 1024"
+        );
         anyhow::ensure!(
             serve.header_timeout_secs > 0 && serve.request_timeout_secs > 0,
             "timeouts must be at least one second"
@@ -197,7 +210,10 @@ impl Settings {
 fn database_url(configured: Option<&str>, data_dir: &Path) -> String {
     match configured {
         Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
-        _ => format!("sqlite://{}?mode=rwc", data_dir.join("securecart.db").display()),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("securecart.db").display()
+        ),
     }
 }
 
@@ -209,8 +225,14 @@ mod tests {
     fn the_default_database_is_a_sqlite_file_in_the_data_folder() {
         let url = database_url(None, Path::new("./data"));
         assert_eq!(url, "sqlite://./data/securecart.db?mode=rwc");
-        assert_eq!(database_url(Some("  "), Path::new("d")), "sqlite://d/securecart.db?mode=rwc");
-        assert_eq!(database_url(Some("postgres://x/y"), Path::new("d")), "postgres://x/y");
+        assert_eq!(
+            database_url(Some("  "), Path::new("d")),
+            "sqlite://d/securecart.db?mode=rwc"
+        );
+        assert_eq!(
+            database_url(Some("postgres://x/y"), Path::new("d")),
+            "postgres://x/y"
+        );
     }
 
     #[test]

@@ -15,7 +15,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.global.log, cli.global.log_format, cli.global.run_mode);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -49,9 +52,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens the database and migrates it, so every command works on a fresh data folder.
 async fn open(settings: &Settings) -> anyhow::Result<Db> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-        format!("creating the data folder {}", settings.data_dir.display())
-    })?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating the data folder {}", settings.data_dir.display()))?;
     let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
     db.migrate().await?;
     Ok(db)
@@ -73,7 +75,9 @@ async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode>
     let header_timeout = settings.limits.header_timeout;
     let app = securecart::router(AppState::new(db.clone(), settings));
     let listener = server::bind(args.bind).await?;
-    let addr = listener.local_addr().context("reading the listening address")?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
     tracing::info!(%addr, "serving SecureCart");
     println!("SecureCart is serving at http://{addr}/ (Ctrl-C to stop)");
 
@@ -92,8 +96,10 @@ async fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<ExitCode> 
             .context("building the progress bar")?,
     );
     let started = std::time::Instant::now();
-    let summary = demo::seed(&db, args.products, args.categories, |done| bar.set_position(done))
-        .await?;
+    let summary = demo::seed(&db, args.products, args.categories, |done| {
+        bar.set_position(done)
+    })
+    .await?;
     bar.finish();
 
     println!(

@@ -100,7 +100,9 @@ impl Currency {
         if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Currency { code })
         } else {
-            Err(format!("`{code}` is not a three-letter currency code such as EUR"))
+            Err(format!(
+                "`{code}` is not a three-letter currency code such as EUR"
+            ))
         }
     }
 
@@ -121,7 +123,9 @@ impl Currency {
 
 impl Default for Currency {
     fn default() -> Self {
-        Currency { code: "EUR".to_owned() }
+        Currency {
+            code: "EUR".to_owned(),
+        }
     }
 }
 
@@ -145,8 +149,14 @@ mod tests {
 
     #[test]
     fn malformed_prices_are_rejected() {
-        for text in ["", ".5", "5.", "1e3", "1,000.00", "abc", "1.2.3", "+1", "NaN", "٣"] {
-            assert_eq!(Money::parse_price(text), Err(MoneyError::Malformed), "{text:?}");
+        for text in [
+            "", ".5", "5.", "1e3", "1,000.00", "abc", "1.2.3", "+1", "NaN", "٣",
+        ] {
+            assert_eq!(
+                Money::parse_price(text),
+                Err(MoneyError::Malformed),
+                "{text:?}"
+            );
         }
     }
 
@@ -157,9 +167,18 @@ mod tests {
 
     #[test]
     fn an_amount_beyond_i64_is_rejected_not_wrapped() {
-        assert_eq!(Money::parse_price("99999999999999999999"), Err(MoneyError::TooLarge));
-        assert_eq!(Money::parse_price("92233720368547758.07"), Ok(Money(i64::MAX)));
-        assert_eq!(Money::parse_price("92233720368547758.08"), Err(MoneyError::TooLarge));
+        assert_eq!(
+            Money::parse_price("99999999999999999999"),
+            Err(MoneyError::TooLarge)
+        );
+        assert_eq!(
+            Money::parse_price("92233720368547758.07"),
+            Ok(Money(i64::MAX))
+        );
+        assert_eq!(
+            Money::parse_price("92233720368547758.08"),
+            Err(MoneyError::TooLarge)
+        );
     }
 
     #[test]
@@ -181,7 +200,10 @@ mod tests {
     fn currencies_format_with_their_symbol_or_code() {
         let eur = Currency::default();
         assert_eq!(eur.format(&Money(1999)), "€19.99");
-        assert_eq!(Currency::new("chf").map(|c| c.format(&Money(100))), Ok("1.00 CHF".into()));
+        assert_eq!(
+            Currency::new("chf").map(|c| c.format(&Money(100))),
+            Ok("1.00 CHF".into())
+        );
         assert!(Currency::new("EURO").is_err());
         assert!(Currency::new("E1R").is_err());
     }

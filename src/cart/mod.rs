@@ -23,5 +23,7 @@ struct CartPage {
 }
 
 async fn cart(State(state): State<AppState>) -> Result<Html<String>, AppError> {
-    render(&CartPage { layout: Layout::load(&state, "Your cart").await? })
+    render(&CartPage {
+        layout: Layout::load(&state, "Your cart").await?,
+    })
 }

@@ -16,7 +16,10 @@ use crate::error::AppError;
 const POLICY: &str = "default-src 'none'; sandbox";
 
 pub async fn serve(Path(file): Path<String>) -> Result<Response, AppError> {
-    let slug = file.strip_suffix(".svg").filter(|s| slug::is_valid(s)).ok_or(AppError::NotFound)?;
+    let slug = file
+        .strip_suffix(".svg")
+        .filter(|s| slug::is_valid(s))
+        .ok_or(AppError::NotFound)?;
     let headers = [
         (header::CONTENT_TYPE, "image/svg+xml"),
         (header::CACHE_CONTROL, "public, max-age=86400"),

@@ -41,13 +41,12 @@ const ADJECTIVES: [&str; 16] = [
     "Nordic", "Pocket", "Quiet", "Rustic", "Simple", "Sturdy", "Travel", "Warm",
 ];
 const MATERIALS: [&str; 12] = [
-    "Oak", "Walnut", "Linen", "Wool", "Ceramic", "Steel", "Brass", "Cotton", "Leather",
-    "Bamboo", "Glass", "Cork",
+    "Oak", "Walnut", "Linen", "Wool", "Ceramic", "Steel", "Brass", "Cotton", "Leather", "Bamboo",
+    "Glass", "Cork",
 ];
 const NOUNS: [&str; 20] = [
-    "Bowl", "Lamp", "Mug", "Tray", "Basket", "Blanket", "Notebook", "Bottle", "Board",
-    "Vase", "Stool", "Jar", "Shelf", "Pouch", "Clock", "Kettle", "Planter", "Cushion",
-    "Frame", "Speaker",
+    "Bowl", "Lamp", "Mug", "Tray", "Basket", "Blanket", "Notebook", "Bottle", "Board", "Vase",
+    "Stool", "Jar", "Shelf", "Pouch", "Clock", "Kettle", "Planter", "Cushion", "Frame", "Speaker",
 ];
 const DEPARTMENTS: [&str; 12] = [
     "Kitchen", "Living", "Office", "Garden", "Bath", "Travel", "Kids", "Outdoor", "Audio",
@@ -70,7 +69,11 @@ pub fn seed_row(n: u32, categories: u32) -> anyhow::Result<ProductRow> {
     let category_index = (n % categories.max(1)) as usize;
     let category = match DEPARTMENTS.get(category_index) {
         Some(name) if categories as usize <= DEPARTMENTS.len() => (*name).to_owned(),
-        _ => format!("{} {}", DEPARTMENTS[category_index % DEPARTMENTS.len()], category_index + 1),
+        _ => format!(
+            "{} {}",
+            DEPARTMENTS[category_index % DEPARTMENTS.len()],
+            category_index + 1
+        ),
     };
     let price = 450 + i64::from(n.wrapping_mul(2_654_435_761) % 30_000);
     Ok(ProductRow {

@@ -44,7 +44,10 @@ pub fn parse_text(text: &str, what: &str, max: usize, required: bool) -> Result<
     if text.chars().count() > max {
         return Err(format!("the {what} is longer than {max} characters"));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(format!("the {what} contains control characters"));
     }
     Ok(text.to_owned())
@@ -93,7 +96,10 @@ mod tests {
     #[test]
     fn a_sku_with_spaces_or_markup_is_rejected() {
         assert!(Sku::parse("KIT-001").is_ok());
-        assert_eq!(Sku::parse("  a.b_c  ").map(|s| s.as_str().to_owned()), Ok("a.b_c".into()));
+        assert_eq!(
+            Sku::parse("  a.b_c  ").map(|s| s.as_str().to_owned()),
+            Ok("a.b_c".into())
+        );
         for bad in ["", " ", "A B", "<b>", "x'--", &"A".repeat(65)] {
             assert!(Sku::parse(bad).is_err(), "{bad:?}");
         }
@@ -120,7 +126,10 @@ mod tests {
     fn stock_is_a_whole_non_negative_number() {
         assert_eq!(parse_stock("12"), Ok(12));
         assert_eq!(parse_stock("0"), Ok(0));
-        assert_eq!(parse_stock("-3"), Err("the stock cannot be negative".into()));
+        assert_eq!(
+            parse_stock("-3"),
+            Err("the stock cannot be negative".into())
+        );
         for bad in ["", "1.5", "1e3", "ten", "+4", "99999999999999999999"] {
             assert!(parse_stock(bad).is_err(), "{bad:?}");
         }

@@ -44,7 +44,10 @@ impl fmt::Display for RowError {
 /// Reads and checks the whole file. Either every row is valid, or every problem found
 /// (up to a limit) is returned with its line number.
 pub fn parse_csv(input: impl Read) -> Result<Vec<ProductRow>, Vec<RowError>> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
     let columns = read_header(&mut reader)?;
 
     let mut rows = Vec::new();
@@ -75,18 +78,28 @@ pub fn parse_csv(input: impl Read) -> Result<Vec<ProductRow>, Vec<RowError>> {
         }
     }
 
-    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
 }
 
 fn read_header<R: Read>(
     reader: &mut csv::Reader<R>,
 ) -> Result<HashMap<&'static str, usize>, Vec<RowError>> {
-    let header = reader.headers().map_err(|err| vec![csv_error(&err)])?.clone();
+    let header = reader
+        .headers()
+        .map_err(|err| vec![csv_error(&err)])?
+        .clone();
     let header_error = |message: String| vec![RowError { line: 1, message }];
 
     let mut columns = HashMap::new();
     for (index, name) in header.iter().enumerate() {
-        let name = name.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        let name = name
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .to_ascii_lowercase();
         let Some(known) = COLUMNS.iter().find(|c| **c == name) else {
             return Err(header_error(format!("unknown column `{name}`")));
         };
@@ -94,7 +107,11 @@ fn read_header<R: Read>(
             return Err(header_error(format!("column `{name}` appears twice")));
         }
     }
-    let missing: Vec<&str> = COLUMNS.iter().filter(|c| !columns.contains_key(*c)).copied().collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .filter(|c| !columns.contains_key(*c))
+        .copied()
+        .collect();
     if !missing.is_empty() {
         return Err(header_error(format!(
             "missing column(s) {}; the header must be {}",
@@ -120,7 +137,9 @@ fn parse_row<'a>(line: u64, field: impl Fn(&str) -> &'a str) -> Result<ProductRo
 fn csv_error(err: &csv::Error) -> RowError {
     let line = err.position().map_or(0, |p| p.line());
     let message = match err.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("expected {expected_len} fields, found {len}")
         }
         csv::ErrorKind::Utf8 { .. } => "the text is not valid UTF-8".to_owned(),
@@ -148,15 +167,19 @@ mod tests {
         let rows = parse("A-1,Oak Board,\"Solid, oiled\",19.99,4,Kitchen\nA-2,Mug,,5,0,\n")
             .expect("valid file");
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].line, rows[0].price, rows[0].stock), (2, Money::from_minor(1999), 4));
+        assert_eq!(
+            (rows[0].line, rows[0].price, rows[0].stock),
+            (2, Money::from_minor(1999), 4)
+        );
         assert_eq!(rows[0].description, "Solid, oiled");
         assert_eq!((rows[1].line, rows[1].category.as_str()), (3, ""));
     }
 
     #[test]
     fn columns_may_come_in_any_order() {
-        let rows = parse_csv("price,sku,stock,name,category,description\n2.50,B-1,3,Cup,,\n".as_bytes())
-            .expect("valid file");
+        let rows =
+            parse_csv("price,sku,stock,name,category,description\n2.50,B-1,3,Cup,,\n".as_bytes())
+                .expect("valid file");
         assert_eq!(rows[0].sku.as_str(), "B-1");
     }
 
@@ -182,7 +205,11 @@ mod tests {
     fn a_wrong_header_is_refused_on_line_one() {
         let errors = parse_csv("sku,name,price\nA,B,1\n".as_bytes()).expect_err("bad header");
         assert_eq!(errors[0].line, 1);
-        assert!(errors[0].message.contains("description, stock, category"), "{}", errors[0]);
+        assert!(
+            errors[0].message.contains("description, stock, category"),
+            "{}",
+            errors[0]
+        );
 
         let errors = parse_csv("sku,name,description,price,stock,category,cost\n".as_bytes())
             .expect_err("unknown column");

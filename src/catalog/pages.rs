@@ -32,7 +32,10 @@ pub async fn home(State(state): State<AppState>) -> Result<Html<String>, AppErro
     let filter = ProductFilter::default();
     let products = store::list_products(&state.db, &filter, FRONT_PAGE_PRODUCTS, 0).await?;
 
-    render(&HomePage { layout: Layout::load(&state, "Welcome").await?, products })
+    render(&HomePage {
+        layout: Layout::load(&state, "Welcome").await?,
+        products,
+    })
 }
 
 /// The list's address parameters, all read as text and interpreted leniently.
@@ -76,10 +79,18 @@ pub async fn list(
     let category = match non_empty(params.category.as_deref()) {
         None => None,
         Some(slug) if !slug::is_valid(slug) => return Err(AppError::NotFound),
-        Some(slug) => Some(store::category_by_slug(&state.db, slug).await?.ok_or(AppError::NotFound)?),
+        Some(slug) => Some(
+            store::category_by_slug(&state.db, slug)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
     };
     let sort = Sort::parse(params.sort.as_deref());
-    let requested_page = params.page.as_deref().and_then(|p| p.trim().parse().ok()).unwrap_or(1);
+    let requested_page = params
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(1);
 
     let filter = ProductFilter {
         search: search.clone(),
@@ -117,7 +128,11 @@ pub async fn list(
                     href: href(n),
                     current: n == pagination.page(),
                 },
-                PageLink::Gap => PageItem { number: None, href: String::new(), current: false },
+                PageLink::Gap => PageItem {
+                    number: None,
+                    href: String::new(),
+                    current: false,
+                },
             })
             .collect(),
         previous_href: pagination.previous().map(href),
@@ -162,7 +177,9 @@ pub async fn product(
     if !slug::is_valid(&slug) {
         return Err(AppError::NotFound);
     }
-    let product = store::product_by_slug(&state.db, &slug).await?.ok_or(AppError::NotFound)?;
+    let product = store::product_by_slug(&state.db, &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
 
     let layout = Layout::load(&state, product.card.name.clone())
         .await?

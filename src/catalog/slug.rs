@@ -33,7 +33,9 @@ pub fn slugify(text: &str) -> String {
 pub fn is_valid(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= MAX_LEN + 40
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !text.starts_with('-')
         && !text.ends_with('-')
 }
@@ -82,8 +84,14 @@ mod tests {
 
     #[test]
     fn markup_and_sql_leave_only_safe_characters() {
-        assert_eq!(slugify("<script>alert(1)</script>"), "script-alert-1-script");
-        assert_eq!(slugify("x'; DROP TABLE products; --"), "x-drop-table-products");
+        assert_eq!(
+            slugify("<script>alert(1)</script>"),
+            "script-alert-1-script"
+        );
+        assert_eq!(
+            slugify("x'; DROP TABLE products; --"),
+            "x-drop-table-products"
+        );
     }
 
     #[test]

@@ -107,10 +107,18 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::PriceLowHigh, Sort::PriceHighLow, Sort::Name];
+    pub const ALL: [Sort; 4] = [
+        Sort::Newest,
+        Sort::PriceLowHigh,
+        Sort::PriceHighLow,
+        Sort::Name,
+    ];
 
     pub fn parse(text: Option<&str>) -> Sort {
-        Sort::ALL.into_iter().find(|s| Some(s.key()) == text).unwrap_or_default()
+        Sort::ALL
+            .into_iter()
+            .find(|s| Some(s.key()) == text)
+            .unwrap_or_default()
     }
 
     /// The value in the address, `?sort=…`.
@@ -201,7 +209,10 @@ pub async fn count_products(db: &Db, filter: &ProductFilter) -> anyhow::Result<u
     for value in binds {
         query = query.bind(value);
     }
-    let count = query.fetch_one(db.pool()).await.context("counting products")?;
+    let count = query
+        .fetch_one(db.pool())
+        .await
+        .context("counting products")?;
     Ok(count.unsigned_abs())
 }
 
@@ -224,7 +235,12 @@ pub async fn list_products(
     for value in binds {
         query = query.bind(value);
     }
-    query.bind(limit).bind(offset).fetch_all(db.pool()).await.context("listing products")
+    query
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await
+        .context("listing products")
 }
 
 /// An active product by its slug; inactive products do not exist for shoppers.
@@ -394,7 +410,11 @@ async fn free_product_slug(
     unreachable!("the counter above only ends by returning")
 }
 
-async fn exists(tx: &mut Transaction<'static, Any>, sql: &str, value: &str) -> anyhow::Result<bool> {
+async fn exists(
+    tx: &mut Transaction<'static, Any>,
+    sql: &str,
+    value: &str,
+) -> anyhow::Result<bool> {
     let row: Option<AnyRow> = sqlx::query(sql)
         .bind(value)
         .fetch_optional(&mut **tx)
@@ -440,7 +460,10 @@ mod tests {
     #[test]
     fn an_unknown_sort_falls_back_to_newest() {
         assert_eq!(Sort::parse(Some("price-desc")), Sort::PriceHighLow);
-        assert_eq!(Sort::parse(Some("price; DROP TABLE products")), Sort::Newest);
+        assert_eq!(
+            Sort::parse(Some("price; DROP TABLE products")),
+            Sort::Newest
+        );
         assert_eq!(Sort::parse(None), Sort::Newest);
     }
 
@@ -453,6 +476,9 @@ mod tests {
         };
         let (sql, binds) = filter.where_clause();
         assert!(!sql.contains("OR 1=1"), "{sql}");
-        assert_eq!(binds, vec!["kitchen".to_owned(), "%50\\%' or 1=1 --%".to_owned()]);
+        assert_eq!(
+            binds,
+            vec!["kitchen".to_owned(), "%50\\%' or 1=1 --%".to_owned()]
+        );
     }
 }

@@ -81,7 +81,10 @@ impl Db {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("running database migrations")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("running database migrations")?;
         Ok(())
     }
 
@@ -95,7 +98,10 @@ impl Db {
 
     /// A cheap round trip, for the readiness probe.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.context("pinging the database")?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("pinging the database")?;
         Ok(())
     }
 
@@ -128,9 +134,18 @@ mod tests {
 
     #[test]
     fn only_sqlite_and_postgres_urls_are_accepted() {
-        assert_eq!(Dialect::from_url("sqlite://data/x.db").ok(), Some(Dialect::Sqlite));
-        assert_eq!(Dialect::from_url("postgres://h/db").ok(), Some(Dialect::Postgres));
-        assert_eq!(Dialect::from_url("postgresql://h/db").ok(), Some(Dialect::Postgres));
+        assert_eq!(
+            Dialect::from_url("sqlite://data/x.db").ok(),
+            Some(Dialect::Sqlite)
+        );
+        assert_eq!(
+            Dialect::from_url("postgres://h/db").ok(),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            Dialect::from_url("postgresql://h/db").ok(),
+            Some(Dialect::Postgres)
+        );
         assert!(Dialect::from_url("mysql://h/db").is_err());
     }
 }

@@ -12,7 +12,9 @@ use crate::web::layout::Layout;
 use crate::web::render;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/privacy", get(privacy)).route("/contact", get(contact))
+    Router::new()
+        .route("/privacy", get(privacy))
+        .route("/contact", get(contact))
 }
 
 #[derive(Template)]
@@ -28,9 +30,13 @@ struct ContactPage {
 }
 
 async fn privacy(State(state): State<AppState>) -> Result<Html<String>, AppError> {
-    render(&PrivacyPage { layout: Layout::load(&state, "Privacy").await? })
+    render(&PrivacyPage {
+        layout: Layout::load(&state, "Privacy").await?,
+    })
 }
 
 async fn contact(State(state): State<AppState>) -> Result<Html<String>, AppError> {
-    render(&ContactPage { layout: Layout::load(&state, "Contact").await? })
+    render(&ContactPage {
+        layout: Layout::load(&state, "Contact").await?,
+    })
 }

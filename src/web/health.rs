@@ -15,7 +15,9 @@ struct Health {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up and answering.
@@ -35,5 +37,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 fn probe(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CACHE_CONTROL, "no-store")], Json(Health { status: text })).into_response()
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(Health { status: text }),
+    )
+        .into_response()
 }

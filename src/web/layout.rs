@@ -21,7 +21,11 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(title: impl Into<String>, categories: Vec<CategoryLink>, currency: Currency) -> Self {
+    pub fn new(
+        title: impl Into<String>,
+        categories: Vec<CategoryLink>,
+        currency: Currency,
+    ) -> Self {
         Layout {
             title: title.into(),
             categories,
@@ -36,7 +40,11 @@ impl Layout {
     /// The layout of an ordinary shop page: loads the category navigation.
     pub async fn load(state: &AppState, title: impl Into<String>) -> Result<Layout, AppError> {
         let categories = store::categories(&state.db).await?;
-        Ok(Layout::new(title, categories, state.settings.currency.clone()))
+        Ok(Layout::new(
+            title,
+            categories,
+            state.settings.currency.clone(),
+        ))
     }
 
     /// A layout that needs no database, for error pages.

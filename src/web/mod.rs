@@ -18,7 +18,9 @@ use crate::error::AppError;
 
 /// Routes that belong to no feature: static assets and the health probes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(static_files::router()).merge(health::router())
+    Router::new()
+        .merge(static_files::router())
+        .merge(health::router())
 }
 
 /// Renders a page template into an HTML response.

@@ -20,7 +20,11 @@ impl Pagination {
     /// last page rather than an empty list.
     pub fn new(requested: u32, per_page: u32, total: u64) -> Self {
         let per_page = per_page.max(1);
-        let mut pagination = Pagination { page: 1, per_page, total };
+        let mut pagination = Pagination {
+            page: 1,
+            per_page,
+            total,
+        };
         pagination.page = requested.clamp(1, pagination.last_page());
         pagination
     }
@@ -137,7 +141,17 @@ mod tests {
         let p = Pagination::new(10, 10, 200);
         assert_eq!(
             p.links(),
-            vec![Page(1), Gap, Page(8), Page(9), Page(10), Page(11), Page(12), Gap, Page(20)]
+            vec![
+                Page(1),
+                Gap,
+                Page(8),
+                Page(9),
+                Page(10),
+                Page(11),
+                Page(12),
+                Gap,
+                Page(20)
+            ]
         );
         let p = Pagination::new(2, 10, 50);
         assert_eq!(p.links(), vec![Page(1), Page(2), Page(3), Page(4), Page(5)]);

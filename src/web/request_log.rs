@@ -41,7 +41,10 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let mut response = next.run(request).instrument(span.clone()).await;
 
     let status = response.status().as_u16();
-    let route = response.extensions().get::<Route>().map(|r| r.0.as_str().to_owned());
+    let route = response
+        .extensions()
+        .get::<Route>()
+        .map(|r| r.0.as_str().to_owned());
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     let _entered = span.enter();
     let route = route.as_deref().unwrap_or("(unmatched)");

@@ -56,19 +56,29 @@ pub fn stylesheet_href() -> &'static str {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/static/{name}", get(asset))
-        .route("/favicon.ico", get(|headers: HeaderMap| asset(Path("favicon.svg".into()), headers)))
+    Router::new().route("/static/{name}", get(asset)).route(
+        "/favicon.ico",
+        get(|headers: HeaderMap| asset(Path("favicon.svg".into()), headers)),
+    )
 }
 
 async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
-    let index = ASSETS.iter().position(|a| a.name == name).ok_or(AppError::NotFound)?;
+    let index = ASSETS
+        .iter()
+        .position(|a| a.name == name)
+        .ok_or(AppError::NotFound)?;
     let asset = &ASSETS[index];
     let etag = format!("\"{}\"", ETAGS[index]);
 
     let cache = [
-        (header::ETAG, HeaderValue::from_str(&etag).map_err(anyhow::Error::new)?),
-        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).map_err(anyhow::Error::new)?,
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ),
     ];
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
@@ -77,5 +87,10 @@ async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Response,
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    Ok((cache, [(header::CONTENT_TYPE, asset.content_type)], asset.body).into_response())
+    Ok((
+        cache,
+        [(header::CONTENT_TYPE, asset.content_type)],
+        asset.body,
+    )
+        .into_response())
 }

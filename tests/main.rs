@@ -1,0 +1,10 @@
+//! SecureCart's integration tests: the real server on port 0, driven over HTTP.
+//!
+//! Each test gets a fresh SQLite database, or a fresh PostgreSQL schema when
+//! `SECURECART_TEST_DATABASE_URL` is set, so the same tests prove both databases.
+
+mod catalog;
+mod cli;
+mod hardening;
+mod operations;
+mod support;

@@ -1,0 +1,255 @@
+//! The test harness: a running shop, a client for it, and direct database access.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use securecart::app::{AppState, router_with};
+use securecart::catalog::{demo, import, store};
+use securecart::config::Settings;
+use securecart::db::Db;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running shop with its own database and data folder.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub client: reqwest::Client,
+    pub dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::builder().spawn().await
+    }
+
+    pub fn builder() -> Builder {
+        Builder {
+            settings_fn: Box::new(|_| {}),
+            extra: Router::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+    }
+
+    /// GETs `path` and returns its status and body.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("response body"))
+    }
+
+    pub async fn load_demo(&self) {
+        demo::load_demo_catalog(&self.db)
+            .await
+            .expect("loading the demo catalogue");
+    }
+
+    /// Imports products from CSV rows (the header is added).
+    pub async fn import(&self, rows: &str) {
+        let csv = format!("{}\n{rows}", import::COLUMNS.join(","));
+        let rows = import::parse_csv(csv.as_bytes()).expect("valid test CSV");
+        store::upsert_products(&self.db, &rows, |_| None)
+            .await
+            .expect("importing products");
+    }
+
+    pub async fn product_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(self.db.pool())
+            .await
+            .expect("counting products")
+    }
+
+    pub async fn execute(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(self.db.pool())
+            .await
+            .expect("test SQL");
+    }
+
+    /// Stops accepting connections and waits for the server to finish.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub struct Builder {
+    settings_fn: Box<dyn FnOnce(&mut Settings)>,
+    extra: Router<AppState>,
+}
+
+impl Builder {
+    pub fn settings(mut self, f: impl FnOnce(&mut Settings) + 'static) -> Self {
+        self.settings_fn = Box::new(f);
+        self
+    }
+
+    /// Routes mounted behind the shop's middleware, for handlers the shop lacks.
+    pub fn routes(mut self, extra: Router<AppState>) -> Self {
+        self.extra = extra;
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary data folder");
+        let database_url = test_database_url().await;
+        let mut settings = Settings::for_tests(dir.path(), database_url.as_deref());
+        (self.settings_fn)(&mut settings);
+
+        let db = Db::connect(&settings.database_url, settings.db_max_connections)
+            .await
+            .expect("connecting to the test database");
+        db.migrate().await.expect("migrating the test database");
+
+        let header_timeout = settings.limits.header_timeout;
+        let app = router_with(AppState::new(db.clone(), settings), self.extra);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding");
+        let addr = listener.local_addr().expect("local address");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(securecart::server::serve(
+            listener,
+            app,
+            header_timeout,
+            async {
+                let _ = rx.await;
+            },
+        ));
+
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        TestApp {
+            addr,
+            db,
+            client,
+            dir,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+}
+
+/// With `SECURECART_TEST_DATABASE_URL` set, a fresh PostgreSQL schema in that database
+/// for this test; otherwise `None`, meaning SQLite in the test's data folder.
+pub async fn test_database_url() -> Option<String> {
+    let base = std::env::var("SECURECART_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let schema = format!("t_{}", hex(&rand_bytes()));
+    let admin = Db::connect(&base, 1)
+        .await
+        .expect("connecting to the PostgreSQL test server");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(admin.pool())
+        .await
+        .expect("creating a test schema");
+    admin.close().await;
+
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+fn rand_bytes() -> [u8; 8] {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    (nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .to_le_bytes()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The headers every response must carry, with a value each must contain.
+pub const SECURITY_HEADERS: [(&str, &str); 7] = [
+    ("content-security-policy", "default-src 'self'"),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    ("permissions-policy", "camera=()"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+];
+
+/// Asserts that `response` carries every security header.
+pub fn assert_security_headers(response: &reqwest::Response, what: &str) {
+    for (name, expected) in SECURITY_HEADERS {
+        let value = response
+            .headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("{what}: missing {name}"))
+            .to_str()
+            .expect("header text");
+        assert!(value.contains(expected), "{what}: {name} is {value:?}");
+    }
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("text");
+    for directive in [
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{what}: CSP lacks {directive}");
+    }
+    assert!(
+        !csp.contains("unsafe-inline"),
+        "{what}: CSP allows inline code"
+    );
+}
+
+/// Every `href="/products/…"` on a page, in order, without repeats.
+pub fn product_links(html: &str) -> Vec<String> {
+    let mut links: Vec<String> = Vec::new();
+    for part in html.split("href=\"/products/").skip(1) {
+        let slug = part.split('"').next().unwrap_or_default().to_owned();
+        if !links.contains(&slug) {
+            links.push(slug);
+        }
+    }
+    links
+}

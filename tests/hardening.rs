@@ -94,6 +94,19 @@ async fn a_query_that_cannot_be_read_is_a_400_page_not_a_500() {
 }
 
 #[tokio::test]
+async fn a_path_that_is_not_utf8_is_a_400_page() {
+    let app = TestApp::spawn().await;
+
+    let (status, html) = app.page("/products/%ff%fe").await;
+
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("class=\"site-header\""),
+        "the shop's page, not plain text"
+    );
+}
+
+#[tokio::test]
 async fn every_kind_of_response_carries_the_security_headers() {
     let app = TestApp::builder().routes(panicking_route()).spawn().await;
     app.load_demo().await;

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, map_response};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::Response;
 use axum::{Router, extract::DefaultBodyLimit};
 use tower::ServiceBuilder;
@@ -14,32 +14,47 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::email::Mailer;
 use crate::error::{AppError, error_page};
 use crate::security::headers::add_security_headers;
+use crate::security::password::Hasher;
+use crate::security::{client_addr, csrf, session};
 use crate::web::error_pages::dress_bare_errors;
 use crate::web::request_log::{log_request, remember_route};
-use crate::{cart, catalog, site, web};
+use crate::{accounts, cart, catalog, site, web};
 
 /// What every handler may use. Cheap to clone: it is a handful of shared handles.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub hasher: Hasher,
+    pub mailer: Mailer,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings) -> Self {
-        AppState {
+    pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
+        // Half the cores may hash at once; the rest keep serving pages.
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let hasher = Hasher::new(settings.pbkdf2_iterations, (cores / 2).max(1));
+        let mailer = Mailer::new(
+            settings.smtp_url.as_deref(),
+            settings.outbox_dir(),
+            &settings.mail_from,
+        )?;
+        Ok(AppState {
             db,
             settings: Arc::new(settings),
-        }
+            hasher,
+            mailer,
+        })
     }
 }
 
 /// The whole application: every feature's routes behind the security middleware.
 ///
-/// Layers, outermost first: request log → security headers → error pages → panic
-/// guard → request timeout → body limit → router.
+/// Layers, outermost first: client address → request log → security headers → error
+/// pages → panic guard → request timeout → body limit → session → CSRF → router.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }
@@ -52,15 +67,19 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = Router::new()
         .merge(extra)
         .merge(catalog::router())
+        .merge(accounts::router())
         .merge(cart::router())
         .merge(site::router())
         .merge(web::router())
         .fallback(not_found)
         .layer(from_fn(remember_route))
-        .with_state(state);
+        .layer(from_fn_with_state(state.clone(), csrf::layer))
+        .layer(from_fn_with_state(state.clone(), session::layer))
+        .with_state(state.clone());
 
     routes.layer(
         ServiceBuilder::new()
+            .layer(from_fn_with_state(state, client_addr::layer))
             .layer(from_fn(log_request))
             .layer(map_response(add_security_headers))
             .layer(from_fn(dress_bare_errors))

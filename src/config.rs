@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::money::Currency;
+use crate::security::password;
 
 /// SecureCart: a security-first web shop.
 #[derive(Debug, Parser)]
@@ -32,6 +33,8 @@ pub enum Command {
     SeedDemo(SeedArgs),
     /// Create or update products from a CSV file (all rows or none).
     ImportProducts(ImportArgs),
+    /// Create an administrator, or make an existing account one (verified).
+    CreateAdmin(CreateAdminArgs),
 }
 
 /// Options every command shares.
@@ -66,6 +69,11 @@ pub struct GlobalArgs {
     /// Log filter, in tracing's env-filter syntax (e.g. `info` or `securecart=debug`).
     #[arg(long, env = "SECURECART_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// PBKDF2-SHA256 iterations for new password hashes (Django 6.0's default; never
+    /// below 600000 in production).
+    #[arg(long, env = "SECURECART_PBKDF2_ITERATIONS", default_value_t = password::DEFAULT_ITERATIONS, global = true)]
+    pub pbkdf2_iterations: u32,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +105,47 @@ pub struct ServeArgs {
     /// Most database connections the pool opens.
     #[arg(long, env = "SECURECART_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+
+    /// The shop's address as customers reach it, for links in emails [default: http://BIND]
+    #[arg(long, env = "SECURECART_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds of inactivity after which a session ends.
+    #[arg(long, env = "SECURECART_SESSION_IDLE_SECS", default_value_t = 1800)]
+    pub session_idle_secs: u64,
+
+    /// SMTP server for outgoing mail (smtps://user:pass@host, or smtp://host?tls=required);
+    /// unset: messages are written to <data>/outbox/.
+    #[arg(long, env = "SECURECART_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the shop's emails.
+    #[arg(
+        long,
+        env = "SECURECART_MAIL_FROM",
+        default_value = "SecureCart <no-reply@securecart.localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is trusted.
+    #[arg(long, env = "SECURECART_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateAdminArgs {
+    /// The administrator's email address.
+    #[arg(long)]
+    pub email: String,
+
+    /// The password; prompted for when unset.
+    #[arg(
+        long = "password-from-env",
+        env = "SECURECART_ADMIN_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +195,27 @@ impl Default for HttpLimits {
     }
 }
 
+/// How long sessions live.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Ends a session nobody has used for this long.
+    pub idle: Duration,
+    /// Ends every session this long after login, used or not.
+    pub absolute: Duration,
+    /// Cookies carry `Secure` and the `__Host-` prefix.
+    pub secure_cookies: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle: Duration::from_secs(1800),
+            absolute: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+        }
+    }
+}
+
 /// The validated configuration of a running shop.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -155,6 +225,12 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub currency: Currency,
     pub limits: HttpLimits,
+    pub public_url: String,
+    pub sessions: SessionSettings,
+    pub pbkdf2_iterations: u32,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -167,6 +243,12 @@ impl Settings {
             db_max_connections: 4,
             currency: Currency::default(),
             limits: HttpLimits::default(),
+            public_url: "http://127.0.0.1:8000".to_owned(),
+            sessions: SessionSettings::default(),
+            pbkdf2_iterations: global.pbkdf2_iterations,
+            smtp_url: None,
+            mail_from: "SecureCart <no-reply@securecart.localhost>".to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -181,7 +263,28 @@ impl Settings {
             serve.header_timeout_secs > 0 && serve.request_timeout_secs > 0,
             "timeouts must be at least one second"
         );
+        anyhow::ensure!(
+            serve.session_idle_secs >= 1,
+            "SECURECART_SESSION_IDLE_SECS must be at least 1"
+        );
+        let public_url = match &serve.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", serve.bind),
+        };
+        anyhow::ensure!(
+            public_url.starts_with("http://") || public_url.starts_with("https://"),
+            "SECURECART_PUBLIC_URL must start with http:// or https://"
+        );
         Ok(Settings {
+            sessions: SessionSettings {
+                idle: Duration::from_secs(serve.session_idle_secs),
+                secure_cookies: public_url.starts_with("https://"),
+                ..SessionSettings::default()
+            },
+            public_url,
+            smtp_url: serve.smtp_url.clone().filter(|u| !u.trim().is_empty()),
+            mail_from: serve.mail_from.clone(),
+            trusted_proxies: serve.trusted_proxies.clone(),
             db_max_connections: serve.db_max_connections.max(1),
             currency,
             limits: HttpLimits {
@@ -202,7 +305,19 @@ impl Settings {
             db_max_connections: 8,
             currency: Currency::default(),
             limits: HttpLimits::default(),
+            public_url: "http://127.0.0.1".to_owned(),
+            sessions: SessionSettings::default(),
+            // Tests of hashing itself use the real cost; the rest need not wait for it.
+            pbkdf2_iterations: 1_000,
+            smtp_url: None,
+            mail_from: "SecureCart <no-reply@securecart.localhost>".to_owned(),
+            trusted_proxies: Vec::new(),
         }
+    }
+
+    /// The folder development email is written to.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
     }
 }
 

@@ -4,11 +4,13 @@
 //! behind the security middleware; [`server::serve`] runs that router over HTTP with
 //! the timeouts and graceful shutdown a public service needs.
 
+pub mod accounts;
 pub mod app;
 pub mod cart;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod money;
 pub mod security;

@@ -6,9 +6,13 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use securecart::accounts::{self, service::AdminOutcome};
 use securecart::catalog::{demo, import, store};
-use securecart::config::{Cli, Command, ImportArgs, SeedArgs, ServeArgs, Settings};
+use securecart::config::{
+    Cli, Command, CreateAdminArgs, ImportArgs, SeedArgs, ServeArgs, Settings,
+};
 use securecart::db::Db;
+use securecart::security::password::Password;
 use securecart::{AppState, server, telemetry};
 
 fn main() -> ExitCode {
@@ -47,6 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ImportProducts(args) => {
             import_products(&Settings::from_global(&cli.global), args).await
         }
+        Command::CreateAdmin(args) => create_admin(Settings::from_global(&cli.global), args).await,
     }
 }
 
@@ -73,7 +78,9 @@ async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode>
     }
 
     let header_timeout = settings.limits.header_timeout;
-    let app = securecart::router(AppState::new(db.clone(), settings));
+    let state = AppState::new(db.clone(), settings)?;
+    tokio::spawn(purge_periodically(state.clone()));
+    let app = securecart::router(state);
     let listener = server::bind(args.bind).await?;
     let addr = listener
         .local_addr()
@@ -82,6 +89,44 @@ async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode>
     println!("SecureCart is serving at http://{addr}/ (Ctrl-C to stop)");
 
     server::serve(listener, app, header_timeout, server::shutdown_signal()).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes expired sessions and spent tokens every few minutes.
+async fn purge_periodically(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(err) = accounts::service::purge(&state).await {
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "purging expired sessions failed"
+            );
+        }
+    }
+}
+
+async fn create_admin(settings: Settings, args: &CreateAdminArgs) -> anyhow::Result<ExitCode> {
+    let password = match &args.password {
+        Some(password) => password.clone(),
+        None => {
+            let first = rpassword::prompt_password("Password for the administrator: ")
+                .context("reading the password")?;
+            let again = rpassword::prompt_password("The same password again: ")
+                .context("reading the password")?;
+            anyhow::ensure!(first == again, "the two passwords do not match");
+            first
+        }
+    };
+    let db = open(&settings).await?;
+    let state = AppState::new(db.clone(), settings)?;
+    let outcome =
+        accounts::service::create_admin(&state, &args.email, &Password::new(password)).await?;
+    match outcome {
+        AdminOutcome::Created => println!("Administrator {} created.", args.email.trim()),
+        AdminOutcome::Promoted => println!("{} is now an administrator.", args.email.trim()),
+    }
     db.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -167,9 +167,11 @@ async fn a_streamed_body_over_the_limit_is_refused_with_413() {
         (0..40).map(|_| Ok(vec![b'a'; 64 * 1024])).collect();
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
 
+    let token = visitor_token(&app).await;
     let response = app
         .client
         .post(app.url("/test/echo"))
+        .header("x-csrf-token", token)
         .body(body)
         .send()
         .await
@@ -246,11 +248,14 @@ async fn a_request_that_takes_too_long_gets_408() {
         .routes(echo_route())
         .spawn()
         .await;
+    let token = visitor_token(&app).await;
+    let head = format!(
+        "POST /test/echo HTTP/1.1\r\nHost: shop\r\nCookie: securecart_csrf={token}\r\n\
+         X-CSRF-Token: {token}\r\nContent-Length: 100\r\n\r\nonly a little"
+    );
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
     stream
-        .write_all(
-            b"POST /test/echo HTTP/1.1\r\nHost: shop\r\nContent-Length: 100\r\n\r\nonly a little",
-        )
+        .write_all(head.as_bytes())
         .await
         .expect("partial body");
 
@@ -261,6 +266,12 @@ async fn a_request_that_takes_too_long_gets_408() {
     assert!(read.is_ok(), "no answer within 5 s");
     let text = String::from_utf8_lossy(&response);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+/// The pre-session CSRF token a visitor's browser holds after opening the login page.
+async fn visitor_token(app: &TestApp) -> String {
+    let html = app.page("/account/login").await.1;
+    crate::support::csrf_field(&html).expect("a CSRF field")
 }
 
 fn panicking_route() -> Router<securecart::AppState> {

@@ -3,8 +3,10 @@
 //! Each test gets a fresh SQLite database, or a fresh PostgreSQL schema when
 //! `SECURECART_TEST_DATABASE_URL` is set, so the same tests prove both databases.
 
+mod accounts;
 mod catalog;
 mod cli;
+mod csrf;
 mod hardening;
 mod operations;
 mod support;

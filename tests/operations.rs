@@ -121,9 +121,12 @@ async fn products_imported_before_do_not_prevent_the_demo() {
 async fn unsupported_methods_get_the_shop_page_for_405() {
     let app = TestApp::spawn().await;
 
+    let html = app.page("/account/login").await.1;
+    let token = crate::support::csrf_field(&html).expect("token");
     let response = app
         .client
         .delete(app.url("/products"))
+        .header("x-csrf-token", token)
         .send()
         .await
         .expect("response");

@@ -9,6 +9,7 @@ use axum::routing::get;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::security::session::CurrentSession;
 use crate::web::layout::Layout;
 use crate::web::render;
 
@@ -22,8 +23,11 @@ struct CartPage {
     layout: Layout,
 }
 
-async fn cart(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+async fn cart(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Html<String>, AppError> {
     render(&CartPage {
-        layout: Layout::load(&state, "Your cart").await?,
+        layout: Layout::load(&state, &session, "Your cart").await?,
     })
 }

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::catalog::slug;
 use crate::catalog::store::{self, CategoryLink, ProductCard, ProductDetail, ProductFilter, Sort};
 use crate::error::AppError;
+use crate::security::session::CurrentSession;
 use crate::web::layout::Layout;
 use crate::web::pagination::{PageLink, Pagination};
 use crate::web::query::{Query, non_empty};
@@ -28,12 +29,15 @@ struct HomePage {
     products: Vec<ProductCard>,
 }
 
-pub async fn home(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+pub async fn home(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Html<String>, AppError> {
     let filter = ProductFilter::default();
     let products = store::list_products(&state.db, &filter, FRONT_PAGE_PRODUCTS, 0).await?;
 
     render(&HomePage {
-        layout: Layout::load(&state, "Welcome").await?,
+        layout: Layout::load(&state, &session, "Welcome").await?,
         products,
     })
 }
@@ -72,6 +76,7 @@ struct PageItem {
 
 pub async fn list(
     State(state): State<AppState>,
+    session: CurrentSession,
     Query(params): Query<ListParams>,
 ) -> Result<Html<String>, AppError> {
     let search = non_empty(params.q.as_deref())
@@ -108,7 +113,7 @@ pub async fn list(
         (None, None) => "All products".to_owned(),
     };
     let href = |page: u32| list_href(&filter, page);
-    let layout = Layout::load(&state, heading.clone())
+    let layout = Layout::load(&state, &session, heading.clone())
         .await?
         .with_query(search.as_deref().unwrap_or(""))
         .with_category(filter.category.as_deref());
@@ -172,6 +177,7 @@ struct ProductPage {
 
 pub async fn product(
     State(state): State<AppState>,
+    session: CurrentSession,
     Path(slug): Path<String>,
 ) -> Result<Html<String>, AppError> {
     if !slug::is_valid(&slug) {
@@ -181,7 +187,7 @@ pub async fn product(
         .await?
         .ok_or(AppError::NotFound)?;
 
-    let layout = Layout::load(&state, product.card.name.clone())
+    let layout = Layout::load(&state, &session, product.card.name.clone())
         .await?
         .with_category(product.category_slug.as_deref());
     render(&ProductPage { layout, product })

@@ -8,6 +8,7 @@ use axum::routing::get;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::security::session::CurrentSession;
 use crate::web::layout::Layout;
 use crate::web::render;
 
@@ -29,14 +30,20 @@ struct ContactPage {
     layout: Layout,
 }
 
-async fn privacy(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+async fn privacy(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Html<String>, AppError> {
     render(&PrivacyPage {
-        layout: Layout::load(&state, "Privacy").await?,
+        layout: Layout::load(&state, &session, "Privacy").await?,
     })
 }
 
-async fn contact(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+async fn contact(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Html<String>, AppError> {
     render(&ContactPage {
-        layout: Layout::load(&state, "Contact").await?,
+        layout: Layout::load(&state, &session, "Contact").await?,
     })
 }

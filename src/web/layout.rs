@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::catalog::store::{self, CategoryLink};
 use crate::error::AppError;
 use crate::money::{Currency, Money};
+use crate::security::session::{CurrentSession, SessionUser};
 use crate::web::static_files;
 
 /// The data `templates/base.html` reads. Every page template has one, as `layout`.
@@ -16,6 +17,10 @@ pub struct Layout {
     /// The slug of the category being browsed, highlighted in the navigation.
     pub current_category: Option<String>,
     pub cart_items: i64,
+    /// The signed-in user, for the account menu.
+    pub user: Option<SessionUser>,
+    /// The session's CSRF token, for the logout button.
+    pub csrf_token: Option<String>,
     pub currency: Currency,
     pub stylesheet: &'static str,
 }
@@ -32,19 +37,26 @@ impl Layout {
             query: String::new(),
             current_category: None,
             cart_items: 0,
+            user: None,
+            csrf_token: None,
             currency,
             stylesheet: static_files::stylesheet_href(),
         }
     }
 
     /// The layout of an ordinary shop page: loads the category navigation.
-    pub async fn load(state: &AppState, title: impl Into<String>) -> Result<Layout, AppError> {
+    pub async fn load(
+        state: &AppState,
+        session: &CurrentSession,
+        title: impl Into<String>,
+    ) -> Result<Layout, AppError> {
         let categories = store::categories(&state.db).await?;
-        Ok(Layout::new(
-            title,
-            categories,
-            state.settings.currency.clone(),
-        ))
+        let mut layout = Layout::new(title, categories, state.settings.currency.clone());
+        if let Some(session) = &session.0 {
+            layout.user = session.user.clone();
+            layout.csrf_token = Some(session.csrf_token.clone());
+        }
+        Ok(layout)
     }
 
     /// A layout that needs no database, for error pages.

@@ -84,6 +84,108 @@ impl TestApp {
             .expect("test SQL");
     }
 
+    /// GETs `page` with `client`, then POSTs `fields` and the page's CSRF token to
+    /// `action`, as a person filling in the form would.
+    pub async fn submit_with(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = client
+            .get(self.url(page))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        let token = csrf_field(&html).unwrap_or_else(|| panic!("no CSRF field on {page}"));
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        client
+            .post(self.url(action))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn submit(
+        &self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.submit_with(&self.client, page, action, fields).await
+    }
+
+    /// Messages in the outbox, oldest first, waiting briefly for ones still being written.
+    pub async fn outbox(&self, at_least: usize) -> Vec<String> {
+        let dir = self.dir.path().join("outbox");
+        for _ in 0..100 {
+            let mut names: Vec<_> = std::fs::read_dir(&dir)
+                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            names.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "eml"));
+            if names.len() >= at_least {
+                names.sort();
+                return names
+                    .iter()
+                    .map(|p| std::fs::read_to_string(p).expect("message"))
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        panic!("fewer than {at_least} messages reached the outbox");
+    }
+
+    /// The path and query of the first link to `prefix` in the newest message to `to`.
+    pub async fn link_in_mail(&self, to: &str, prefix: &str, at_least: usize) -> String {
+        let messages = self.outbox(at_least).await;
+        let message = messages
+            .iter()
+            .rev()
+            .find(|m| m.contains(&format!("To: {to}")))
+            .unwrap_or_else(|| panic!("no message to {to}"));
+        let unfolded = message.replace("=\r\n", "").replace("=3D", "=");
+        let start = unfolded
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix} link in {unfolded}"));
+        let link: String = unfolded[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        link
+    }
+
+    /// Creates a verified customer directly in the database.
+    pub async fn customer(&self, email: &str, password: &str) -> i64 {
+        let hash = securecart::security::password::hash(password, 1_000);
+        let key = email.to_lowercase();
+        securecart::accounts::store::insert_user(&self.db, email, &key, &hash, "customer", true)
+            .await
+            .expect("inserting a user")
+            .expect("a new user")
+    }
+
+    /// Signs `client` in; returns the login response (a redirect on success).
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.submit_with(
+            client,
+            "/account/login",
+            "/account/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
     /// Stops accepting connections and waits for the server to finish.
     pub async fn shutdown(&mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -133,7 +235,8 @@ impl Builder {
         db.migrate().await.expect("migrating the test database");
 
         let header_timeout = settings.limits.header_timeout;
-        let app = router_with(AppState::new(db.clone(), settings), self.extra);
+        let state = AppState::new(db.clone(), settings).expect("application state");
+        let app = router_with(state, self.extra);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding");
@@ -163,6 +266,32 @@ impl Builder {
             server: Some(server),
         }
     }
+}
+
+/// A browser of its own: a cookie store, no redirects followed.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
+/// The value of the first `csrf_token` field on a page.
+pub fn csrf_field(html: &str) -> Option<String> {
+    let start = html.find("name=\"csrf_token\" value=\"")? + "name=\"csrf_token\" value=\"".len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The location a redirect points to.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().expect("text").to_owned())
+        .unwrap_or_default()
 }
 
 /// With `SECURECART_TEST_DATABASE_URL` set, a fresh PostgreSQL schema in that database

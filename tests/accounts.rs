@@ -547,3 +547,237 @@ async fn the_header_offers_sign_in_to_visitors_and_sign_out_to_customers() {
         .expect("body");
     assert!(customer.contains("action=\"/account/logout\"") && customer.contains("Sign out"));
 }
+
+#[tokio::test]
+async fn an_unverified_customer_can_sign_in_but_not_reach_checkout_and_can_ask_for_a_new_link() {
+    use axum::Router;
+    use axum::routing::get;
+    use securecart::accounts::extract::VerifiedUser;
+
+    let checkout_like = Router::new().route(
+        "/test/verified",
+        get(|_: VerifiedUser| async { "checkout" }),
+    );
+    let app = TestApp::builder().routes(checkout_like).spawn().await;
+    let client = new_client();
+    register(&app, &client, "new@example.com", PASSWORD).await;
+    let _first_link = app
+        .link_in_mail("new@example.com", "/account/verify?token=", 1)
+        .await;
+
+    let login = app.login_with(&client, "new@example.com", PASSWORD).await;
+    assert_eq!(login.status(), 303, "unverified accounts can sign in");
+    let gated = client
+        .get(app.url("/test/verified"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(gated.status(), 303);
+    assert_eq!(location(&gated), "/account?notice=verify-first");
+
+    let resend = app
+        .submit_with(&client, "/account", "/account/verify/resend", &[])
+        .await;
+    assert_eq!(location(&resend), "/account?notice=verification-sent");
+    let link = app
+        .link_in_mail("new@example.com", "/account/verify?token=", 2)
+        .await;
+    let token = link.split("token=").nth(1).expect("token");
+    let page = client
+        .get(app.url(&link))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    let csrf = csrf_field(&page).expect("csrf");
+    let verified = client
+        .post(app.url("/account/verify"))
+        .form(&[("token", token), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(verified.status(), 200);
+
+    let open = client
+        .get(app.url("/test/verified"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        open.text().await.expect("body"),
+        "checkout",
+        "verified customers pass"
+    );
+}
+
+#[tokio::test]
+async fn an_address_with_a_header_in_it_is_refused_and_no_mail_is_sent() {
+    let app = TestApp::spawn().await;
+
+    let (status, html) = register(
+        &app,
+        &new_client(),
+        "jane@example.com\r\nBcc: all@evil.example",
+        PASSWORD,
+    )
+    .await;
+
+    assert_eq!(status, 422);
+    assert!(html.contains("Enter a valid email address"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let outbox = app.dir.path().join("outbox");
+    let sent = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(sent, 0, "nothing reached the outbox");
+}
+
+#[tokio::test]
+async fn a_login_records_time_and_address_and_rehashes_a_cheaper_hash() {
+    let app = TestApp::builder()
+        .settings(|s| s.pbkdf2_iterations = 2_000)
+        .spawn()
+        .await;
+    app.customer("jane@example.com", PASSWORD).await;
+
+    let response = app
+        .login_with(&new_client(), "jane@example.com", PASSWORD)
+        .await;
+    assert_eq!(response.status(), 303);
+
+    let (hash, at, ip): (String, Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT password_hash, last_login_at, last_login_ip FROM users")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("user");
+    assert!(hash.starts_with("pbkdf2_sha256$2000$"), "{hash}");
+    assert!(at.is_some());
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        app.login_with(&new_client(), "jane@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn browsing_creates_no_session_and_sessions_are_stored_only_hashed() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    app.customer("jane@example.com", PASSWORD).await;
+
+    for path in [
+        "/",
+        "/products",
+        "/products?q=mug",
+        "/cart",
+        "/account/login",
+    ] {
+        app.get(path).await;
+    }
+    let count = |app: &TestApp| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(count(&app).await, 0, "browsing wrote no session");
+
+    let login = app
+        .login_with(&new_client(), "jane@example.com", PASSWORD)
+        .await;
+    let cookie = session_cookie(&login).expect("cookie");
+    let secret = cookie.split('=').nth(1).expect("value");
+    let stored: String = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("row");
+    assert_ne!(stored, secret);
+    assert_eq!(stored, securecart::security::session::digest(secret));
+}
+
+#[tokio::test]
+async fn expired_sessions_are_purged() {
+    let app = TestApp::spawn().await;
+    app.customer("jane@example.com", PASSWORD).await;
+    app.login_with(&new_client(), "jane@example.com", PASSWORD)
+        .await;
+    app.login_with(&new_client(), "jane@example.com", PASSWORD)
+        .await;
+    app.execute(
+        "UPDATE sessions SET last_seen_at = 0 WHERE id_hash IN (SELECT MIN(id_hash) FROM sessions)",
+    )
+    .await;
+
+    let settings = securecart::config::SessionSettings::default();
+    let purged = securecart::security::session::purge_expired(&app.db, &settings)
+        .await
+        .expect("purge");
+
+    assert_eq!(purged, 1);
+}
+
+#[tokio::test]
+async fn many_people_behind_one_address_can_still_sign_in() {
+    let app = TestApp::spawn().await;
+    for n in 0..25 {
+        let email = format!("colleague{n}@example.com");
+        app.customer(&email, PASSWORD).await;
+        let response = app.login_with(&new_client(), &email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "colleague {n}");
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_one_throttled() {
+    let app = TestApp::builder()
+        .settings(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")])
+        .spawn()
+        .await;
+    let client = new_client();
+    let attempt = |forwarded: &'static str| {
+        let app = &app;
+        let client = client.clone();
+        async move {
+            let html = client
+                .get(app.url("/account/login"))
+                .send()
+                .await
+                .expect("GET")
+                .text()
+                .await
+                .expect("body");
+            let token = csrf_field(&html).expect("token");
+            client
+                .post(app.url("/account/login"))
+                .header("x-forwarded-for", forwarded)
+                .form(&[
+                    ("email", "nobody@example.com"),
+                    ("password", "wrong password!"),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .expect("POST")
+                .status()
+        }
+    };
+
+    for _ in 0..20 {
+        attempt("203.0.113.5").await;
+    }
+    assert_eq!(
+        attempt("203.0.113.5").await,
+        429,
+        "the client behind the proxy is throttled"
+    );
+    assert_eq!(
+        attempt("198.51.100.9").await,
+        200,
+        "another client behind it is not"
+    );
+}

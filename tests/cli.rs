@@ -343,3 +343,52 @@ async fn serve_logs_routes_not_queries_and_stops_cleanly_on_sigterm() {
         "the query string reached the log"
     );
 }
+
+#[tokio::test]
+async fn create_admin_creates_a_verified_admin_or_promotes_an_account() {
+    let shop = Shop::new().await;
+    let run = |email: &str, password: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_securecart"));
+        command
+            .args(["create-admin", "--email", email])
+            .env("SECURECART_DATA_DIR", shop.dir.path().join("data"))
+            .env("SECURECART_PBKDF2_ITERATIONS", "1000")
+            .env("SECURECART_ADMIN_PASSWORD", password)
+            .env_remove("SECURECART_DATABASE_URL");
+        if let Some(url) = &shop.database_url {
+            command.env("SECURECART_DATABASE_URL", url);
+        }
+        command.output().expect("running create-admin")
+    };
+
+    let weak = run("boss@example.com", "password1");
+    assert!(!weak.status.success());
+    assert!(
+        stderr(&weak).contains("at least 10 characters"),
+        "{}",
+        stderr(&weak)
+    );
+
+    let created = run("Boss@Example.com", "a long admin passphrase");
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("created"));
+    assert_eq!(
+        shop.scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND email_verified_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+
+    let promoted = run("boss@example.com", "another admin passphrase");
+    assert!(
+        stdout(&promoted).contains("is now an administrator"),
+        "{}",
+        stdout(&promoted)
+    );
+    assert_eq!(
+        shop.scalar("SELECT COUNT(*) FROM users").await,
+        1,
+        "one account, whatever the case"
+    );
+}

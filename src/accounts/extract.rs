@@ -32,6 +32,24 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
+/// A signed-in user whose email address is confirmed, as checkout requires. Others
+/// are sent to their account page, which explains and offers a new link.
+#[derive(Debug, Clone)]
+pub struct VerifiedUser(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        if current.user.is_verified() {
+            Ok(VerifiedUser(current))
+        } else {
+            Err(Redirect::to("/account?notice=verify-first").into_response())
+        }
+    }
+}
+
 /// `next` when it is a path on this site; anything that could leave it is refused.
 pub fn safe_next(next: Option<&str>) -> Option<&str> {
     let next = next?.trim();

@@ -481,6 +481,9 @@ pub async fn account(
             Some("Your password has been changed. Other devices have been signed out.")
         }
         Some("verification-sent") => Some("We have sent you a new confirmation link."),
+        Some("verify-first") => {
+            Some("Please confirm your email address first: open the link we emailed you.")
+        }
         _ => None,
     };
     let page = account_page(&state, &session, &current, notice, FieldErrors::default()).await?;

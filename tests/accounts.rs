@@ -781,3 +781,56 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_one_throttled() {
         "another client behind it is not"
     );
 }
+
+#[tokio::test]
+async fn a_weak_new_password_at_reset_keeps_the_link_and_a_good_one_unlocks_the_account() {
+    let app = TestApp::spawn().await;
+    app.customer("jane@example.com", PASSWORD).await;
+    app.execute("UPDATE users SET locked_until = 99999999999999, lockouts = 3")
+        .await;
+    app.submit(
+        "/account/password-reset",
+        "/account/password-reset",
+        &[("email", "jane@example.com")],
+    )
+    .await;
+    let link = app
+        .link_in_mail(
+            "jane@example.com",
+            "/account/password-reset/confirm?token=",
+            1,
+        )
+        .await;
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let post = |password: &'static str| {
+        let (app, link, token) = (&app, link.clone(), token.clone());
+        async move {
+            app.submit(
+                &link,
+                "/account/password-reset/confirm",
+                &[
+                    ("token", &token),
+                    ("password", password),
+                    ("password_confirm", password),
+                ],
+            )
+            .await
+        }
+    };
+
+    let weak = post("jane123456").await;
+    assert_eq!(weak.status(), 422);
+    assert!(
+        weak.text()
+            .await
+            .expect("body")
+            .contains("too similar to your email")
+    );
+
+    let good = post("a brand new passphrase").await;
+    assert_eq!(good.status(), 303, "the link survived the refusal");
+    let login = app
+        .login_with(&new_client(), "jane@example.com", "a brand new passphrase")
+        .await;
+    assert_eq!(login.status(), 303, "the reset lifted the lockout");
+}

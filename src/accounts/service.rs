@@ -258,12 +258,12 @@ pub async fn login(
         }
         Verified::No => {
             store::record_address_failure(&state.db, ip, ADDRESS_WINDOW).await?;
-            let lock = account.failed_logins + 1 >= MAX_FAILURES;
-            let until = lock
-                .then(|| now + i64::try_from(cool_off(account.lockouts).as_millis()).unwrap_or(0));
-            store::record_failure(&state.db, account.id, until).await?;
-            if lock {
-                let minutes = cool_off(account.lockouts).as_secs() / 60;
+            let failures = store::record_failure(&state.db, account.id).await?;
+            if failures >= MAX_FAILURES {
+                let cool_off = cool_off(account.lockouts);
+                let until = now + i64::try_from(cool_off.as_millis()).unwrap_or(0);
+                store::lock(&state.db, account.id, until).await?;
+                let minutes = cool_off.as_secs() / 60;
                 tracing::warn!(
                     event = "security.account_locked",
                     user.id = account.id,
@@ -329,10 +329,13 @@ pub async fn request_reset(state: &AppState, email: &str) -> anyhow::Result<()> 
 }
 
 pub async fn reset_token_is_valid(state: &AppState, token: &str) -> anyhow::Result<bool> {
-    store::token_is_valid(&state.db, token, Purpose::Reset).await
+    Ok(store::token_user(&state.db, token, Purpose::Reset)
+        .await?
+        .is_some())
 }
 
 /// Sets a new password with a reset token and ends every session of the account.
+/// The token is used only once the new password is acceptable.
 pub async fn reset_password(
     state: &AppState,
     token: &str,
@@ -340,39 +343,34 @@ pub async fn reset_password(
     confirm: &Password,
 ) -> anyhow::Result<Result<(), FieldErrors>> {
     let mut errors = FieldErrors::default();
-    // The email is not known before the token is used; the similarity rule is applied
-    // when it is, below.
-    check_new_password(&mut errors, new, confirm, "");
+    let dead_link = || {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "form",
+            "This reset link has expired or was already used. Ask for a new one.",
+        );
+        errors
+    };
+    let Some(user_id) = store::token_user(&state.db, token, Purpose::Reset).await? else {
+        return Ok(Err(dead_link()));
+    };
+    let Some(account) = store::credentials_by_id(&state.db, user_id).await? else {
+        return Ok(Err(dead_link()));
+    };
+    check_new_password(&mut errors, new, confirm, &account.email);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let Some(user_id) = store::consume_token(&state.db, token, Purpose::Reset).await? else {
-        errors.add(
-            "form",
-            "This reset link has expired or was already used. Ask for a new one.",
-        );
-        return Ok(Err(errors));
-    };
-    let Some(account) = store::credentials_by_id(&state.db, user_id).await? else {
-        errors.add(
-            "form",
-            "This reset link has expired or was already used. Ask for a new one.",
-        );
-        return Ok(Err(errors));
-    };
-    if let Err(reason) = password::check_rules(new.expose(), &account.email) {
-        // The token is spent; a new one is sent so the person can try again.
-        request_reset(state, &account.email).await?;
-        errors.add(
-            "password",
-            format!("{reason} We have emailed you a new link."),
-        );
-        return Ok(Err(errors));
+    // Using the token is one statement: of two racing submissions, one wins.
+    if store::consume_token(&state.db, token, Purpose::Reset).await? != Some(user_id) {
+        return Ok(Err(dead_link()));
     }
 
     let hash = state.hasher.hash(new).await?;
     store::set_password(&state.db, user_id, &hash, true).await?;
     store::mark_verified(&state.db, user_id).await?;
+    // Proving ownership of the address also lifts a lockout.
+    store::unlock(&state.db, user_id).await?;
     let ended = session::destroy_all_for_user(&state.db, user_id, None).await?;
     tracing::info!(
         event = "account.password_reset",

@@ -134,21 +134,40 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Counts a failed login; `lock_until` locks the account and starts a new count.
-pub async fn record_failure(db: &Db, id: i64, lock_until: Option<i64>) -> anyhow::Result<()> {
-    let query = match lock_until {
-        Some(until) => sqlx::query(
-            "UPDATE users SET failed_logins = 0, lockouts = lockouts + 1, locked_until = $1 \
-             WHERE id = $2",
-        )
-        .bind(until),
-        None => sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1"),
-    };
-    query
-        .bind(id)
-        .execute(db.pool())
-        .await
-        .context("counting a failed login")?;
+/// Counts a failed login and returns how many there now are in a row. One statement,
+/// so concurrent guesses are all counted.
+pub async fn record_failure(db: &Db, id: i64) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+    )
+    .bind(id)
+    .fetch_one(db.pool())
+    .await
+    .context("counting a failed login")
+}
+
+/// Locks an account until `until` and starts a new count of failures.
+pub async fn lock(db: &Db, id: i64, until: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = 0, lockouts = lockouts + 1, locked_until = $1 WHERE id = $2",
+    )
+    .bind(until)
+    .bind(id)
+    .execute(db.pool())
+    .await
+    .context("locking an account")?;
+    Ok(())
+}
+
+/// Clears the failure count and any lockout.
+pub async fn unlock(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(db.pool())
+    .await
+    .context("unlocking an account")?;
     Ok(())
 }
 
@@ -227,9 +246,9 @@ pub async fn create_token(
     Ok(secret)
 }
 
-/// Whether a token is currently valid, without using it.
-pub async fn token_is_valid(db: &Db, secret: &str, purpose: Purpose) -> anyhow::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
+/// The user a currently valid token belongs to, without using the token.
+pub async fn token_user(db: &Db, secret: &str, purpose: Purpose) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar(
         "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = $2 \
          AND used_at IS NULL AND expires_at > $3",
     )
@@ -238,8 +257,7 @@ pub async fn token_is_valid(db: &Db, secret: &str, purpose: Purpose) -> anyhow::
     .bind(now_ms())
     .fetch_optional(db.pool())
     .await
-    .context("checking a token")?;
-    Ok(found.is_some())
+    .context("checking a token")
 }
 
 /// Uses a token: one statement, so two requests cannot both succeed.

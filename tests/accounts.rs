@@ -834,3 +834,62 @@ async fn a_weak_new_password_at_reset_keeps_the_link_and_a_good_one_unlocks_the_
         .await;
     assert_eq!(login.status(), 303, "the reset lifted the lockout");
 }
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_and_host_prefixed() {
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.public_url = "https://shop.example".to_owned();
+            s.sessions.secure_cookies = true;
+        })
+        .spawn()
+        .await;
+    app.customer("jane@example.com", PASSWORD).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let form = client
+        .get(app.url("/account/login"))
+        .send()
+        .await
+        .expect("GET");
+    let csrf_cookie = form.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(
+        csrf_cookie.starts_with("__Host-securecart_csrf=") && csrf_cookie.contains("Secure"),
+        "{csrf_cookie}"
+    );
+    let token = csrf_field(&form.text().await.expect("body")).expect("token");
+    let login = client
+        .post(app.url("/account/login"))
+        .header("cookie", format!("__Host-securecart_csrf={token}"))
+        .form(&[
+            ("email", "jane@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST");
+
+    assert_eq!(login.status(), 303);
+    let session = login.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(
+        session.starts_with("__Host-securecart_session="),
+        "{session}"
+    );
+    assert!(
+        session.contains("Secure") && session.contains("HttpOnly") && session.contains("Path=/")
+    );
+    assert!(
+        !session.contains("Domain="),
+        "__Host- cookies carry no Domain"
+    );
+}

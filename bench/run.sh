@@ -21,6 +21,7 @@ fi
 
 cargo build --release --locked --quiet
 data=$(mktemp -d)
+server=""
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 
 if [ "$PRODUCTS" -gt 0 ]; then

@@ -37,6 +37,18 @@ fn without_token(html: &str) -> String {
     }
 }
 
+/// Asks for a password-reset link for `email`; returns the link and its token.
+async fn reset_link(app: &TestApp, email: &str) -> (String, String) {
+    let form = [("email", email)];
+    app.submit("/account/password-reset", "/account/password-reset", &form)
+        .await;
+    let link = app
+        .link_in_mail(email, "/account/password-reset/confirm?token=", 1)
+        .await;
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    (link, token)
+}
+
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
@@ -402,20 +414,7 @@ async fn a_password_reset_link_sets_a_new_password_and_ends_every_session() {
     app.login_with(&other_device, "jane@example.com", PASSWORD)
         .await;
 
-    app.submit(
-        "/account/password-reset",
-        "/account/password-reset",
-        &[("email", "jane@example.com")],
-    )
-    .await;
-    let link = app
-        .link_in_mail(
-            "jane@example.com",
-            "/account/password-reset/confirm?token=",
-            1,
-        )
-        .await;
-    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let (link, token) = reset_link(&app, "jane@example.com").await;
     let new_password = "a brand new passphrase";
     let done = app
         .submit(
@@ -788,20 +787,7 @@ async fn a_weak_new_password_at_reset_keeps_the_link_and_a_good_one_unlocks_the_
     app.customer("jane@example.com", PASSWORD).await;
     app.execute("UPDATE users SET locked_until = 99999999999999, lockouts = 3")
         .await;
-    app.submit(
-        "/account/password-reset",
-        "/account/password-reset",
-        &[("email", "jane@example.com")],
-    )
-    .await;
-    let link = app
-        .link_in_mail(
-            "jane@example.com",
-            "/account/password-reset/confirm?token=",
-            1,
-        )
-        .await;
-    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let (link, token) = reset_link(&app, "jane@example.com").await;
     let post = |password: &'static str| {
         let (app, link, token) = (&app, link.clone(), token.clone());
         async move {

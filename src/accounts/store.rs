@@ -29,26 +29,23 @@ pub struct Profile {
     pub last_login_at: Option<i64>,
 }
 
+const CREDENTIALS: &str = "SELECT id, email, password_hash, is_active, failed_logins, \
+                           lockouts, locked_until FROM users";
+
 pub async fn credentials_by_key(db: &Db, key: &str) -> anyhow::Result<Option<Credentials>> {
-    sqlx::query_as(
-        "SELECT id, email, password_hash, is_active, failed_logins, lockouts, locked_until \
-         FROM users WHERE email_key = $1",
-    )
-    .bind(key)
-    .fetch_optional(db.pool())
-    .await
-    .context("loading credentials")
+    sqlx::query_as(&format!("{CREDENTIALS} WHERE email_key = $1"))
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await
+        .context("loading credentials")
 }
 
 pub async fn credentials_by_id(db: &Db, id: i64) -> anyhow::Result<Option<Credentials>> {
-    sqlx::query_as(
-        "SELECT id, email, password_hash, is_active, failed_logins, lockouts, locked_until \
-         FROM users WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await
-    .context("loading credentials")
+    sqlx::query_as(&format!("{CREDENTIALS} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await
+        .context("loading credentials")
 }
 
 pub async fn profile(db: &Db, id: i64) -> anyhow::Result<Option<Profile>> {

@@ -879,3 +879,41 @@ async fn behind_https_cookies_are_secure_and_host_prefixed() {
         "__Host- cookies carry no Domain"
     );
 }
+
+#[tokio::test]
+async fn deactivating_an_account_ends_its_sessions_and_refuses_its_logins() {
+    let app = TestApp::spawn().await;
+    app.customer("jane@example.com", PASSWORD).await;
+    let client = new_client();
+    app.login_with(&client, "jane@example.com", PASSWORD).await;
+    assert_eq!(
+        client
+            .get(app.url("/account"))
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        200
+    );
+
+    app.execute("UPDATE users SET is_active = 0").await;
+
+    assert_eq!(
+        client
+            .get(app.url("/account"))
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        303
+    );
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(sessions, 0, "the session row is gone");
+    let again = app
+        .login_with(&new_client(), "jane@example.com", PASSWORD)
+        .await;
+    assert_eq!(again.status(), 200, "an inactive account cannot sign in");
+}

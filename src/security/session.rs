@@ -23,7 +23,7 @@ use crate::db::{Db, time::now_ms};
 const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The signed-in person behind a session, read fresh from the database.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionUser {
     pub id: i64,
     pub email: String,
@@ -137,25 +137,30 @@ pub async fn load(
     settings: &SessionSettings,
 ) -> anyhow::Result<Option<Session>> {
     let id_hash = digest(secret);
-    let row: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT csrf_token, created_at, last_seen_at, user_id FROM sessions WHERE id_hash = $1",
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.user_id, \
+                u.email, u.role, u.email_verified_at, u.is_active \
+         FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
     )
     .bind(&id_hash)
     .fetch_optional(db.pool())
     .await
     .context("loading a session")?;
-    let Some((csrf_token, created_at, last_seen_at, user_id)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
 
     let now = now_ms();
     let idle = i64::try_from(settings.idle.as_millis()).unwrap_or(i64::MAX);
     let absolute = i64::try_from(settings.absolute.as_millis()).unwrap_or(i64::MAX);
-    if now - last_seen_at > idle || now - created_at > absolute {
+    let expired = now - row.last_seen_at > idle || now - row.created_at > absolute;
+    // A session of a deactivated (or deleted) account ends with it.
+    let orphaned = row.user_id.is_some() && row.is_active != Some(1);
+    if expired || orphaned {
         destroy(db, &id_hash).await?;
         return Ok(None);
     }
-    if now - last_seen_at > TOUCH_EVERY_MS {
+    if now - row.last_seen_at > TOUCH_EVERY_MS {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(now)
             .bind(&id_hash)
@@ -164,26 +169,33 @@ pub async fn load(
             .context("touching a session")?;
     }
 
-    let user = match user_id {
-        None => None,
-        Some(id) => sqlx::query_as::<_, SessionUser>(
-            "SELECT id, email, role, email_verified_at FROM users WHERE id = $1 AND is_active = 1",
-        )
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await
-        .context("loading the session's user")?,
+    let user = match (row.user_id, row.email, row.role) {
+        (Some(id), Some(email), Some(role)) => Some(SessionUser {
+            id,
+            email,
+            role,
+            email_verified_at: row.email_verified_at,
+        }),
+        _ => None,
     };
-    if user_id.is_some() && user.is_none() {
-        // The account was deactivated: its sessions end with it.
-        destroy(db, &id_hash).await?;
-        return Ok(None);
-    }
     Ok(Some(Session {
         id_hash,
-        csrf_token,
+        csrf_token: row.csrf_token,
         user,
     }))
+}
+
+/// A session joined with its user, if it has one.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    csrf_token: String,
+    created_at: i64,
+    last_seen_at: i64,
+    user_id: Option<i64>,
+    email: Option<String>,
+    role: Option<String>,
+    email_verified_at: Option<i64>,
+    is_active: Option<i64>,
 }
 
 pub async fn destroy(db: &Db, id_hash: &str) -> anyhow::Result<()> {

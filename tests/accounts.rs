@@ -71,14 +71,7 @@ async fn registration_sends_a_link_that_verifies_the_address_once() {
     let link = app
         .link_in_mail("Jane@example.com", "/account/verify?token=", 1)
         .await;
-    let page = client
-        .get(app.url(&link))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let page = app.html_with(&client, &link).await;
     let token = link.split("token=").nth(1).expect("token");
     let verify = |client: reqwest::Client, page: String| {
         let app = &app;
@@ -209,14 +202,7 @@ async fn login_starts_a_new_session_and_logout_kills_it() {
     );
     assert_eq!(replay(second_cookie.clone()).await.status(), 200);
 
-    let account = client
-        .get(app.url("/account"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let account = app.html_with(&client, "/account").await;
     let token = csrf_field(&account).expect("logout form token");
     let out = client
         .post(app.url("/account/logout"))
@@ -277,15 +263,7 @@ async fn an_idle_session_expires() {
     app.customer("jane@example.com", PASSWORD).await;
     let client = new_client();
     app.login_with(&client, "jane@example.com", PASSWORD).await;
-    assert_eq!(
-        client
-            .get(app.url("/account"))
-            .send()
-            .await
-            .expect("GET")
-            .status(),
-        200
-    );
+    assert_eq!(app.status_with(&client, "/account").await, 200);
 
     tokio::time::sleep(Duration::from_millis(1600)).await;
 
@@ -381,14 +359,7 @@ async fn one_address_failing_on_many_accounts_is_throttled_and_forged_headers_do
         let email = format!("user{n}@example.com");
         app.login_with(&client, &email, "wrong password!").await;
     }
-    let html = client
-        .get(app.url("/account/login"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let html = app.html_with(&client, "/account/login").await;
     let token = csrf_field(&html).expect("token");
     let throttled = client
         .post(app.url("/account/login"))
@@ -430,12 +401,7 @@ async fn a_password_reset_link_sets_a_new_password_and_ends_every_session() {
 
     assert_eq!(done.status(), 303);
     assert_eq!(
-        other_device
-            .get(app.url("/account"))
-            .send()
-            .await
-            .expect("GET")
-            .status(),
+        app.status_with(&other_device, "/account").await,
         303,
         "other sessions ended"
     );
@@ -501,22 +467,12 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .await;
     assert_eq!(changed.status(), 303);
     assert_eq!(
-        laptop
-            .get(app.url("/account"))
-            .send()
-            .await
-            .expect("GET")
-            .status(),
+        app.status_with(&laptop, "/account").await,
         200,
         "this session stays"
     );
     assert_eq!(
-        phone
-            .get(app.url("/account"))
-            .send()
-            .await
-            .expect("GET")
-            .status(),
+        app.status_with(&phone, "/account").await,
         303,
         "the other one ends"
     );
@@ -536,14 +492,7 @@ async fn the_header_offers_sign_in_to_visitors_and_sign_out_to_customers() {
 
     let client = new_client();
     app.login_with(&client, "jane@example.com", PASSWORD).await;
-    let customer = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let customer = app.html_with(&client, "/").await;
     assert!(customer.contains("action=\"/account/logout\"") && customer.contains("Sign out"));
 }
 
@@ -582,14 +531,7 @@ async fn an_unverified_customer_can_sign_in_but_not_reach_checkout_and_can_ask_f
         .link_in_mail("new@example.com", "/account/verify?token=", 2)
         .await;
     let token = link.split("token=").nth(1).expect("token");
-    let page = client
-        .get(app.url(&link))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let page = app.html_with(&client, &link).await;
     let csrf = csrf_field(&page).expect("csrf");
     let verified = client
         .post(app.url("/account/verify"))
@@ -742,14 +684,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_one_throttled() {
         let app = &app;
         let client = client.clone();
         async move {
-            let html = client
-                .get(app.url("/account/login"))
-                .send()
-                .await
-                .expect("GET")
-                .text()
-                .await
-                .expect("body");
+            let html = app.html_with(&client, "/account/login").await;
             let token = csrf_field(&html).expect("token");
             client
                 .post(app.url("/account/login"))
@@ -886,27 +821,11 @@ async fn deactivating_an_account_ends_its_sessions_and_refuses_its_logins() {
     app.customer("jane@example.com", PASSWORD).await;
     let client = new_client();
     app.login_with(&client, "jane@example.com", PASSWORD).await;
-    assert_eq!(
-        client
-            .get(app.url("/account"))
-            .send()
-            .await
-            .expect("GET")
-            .status(),
-        200
-    );
+    assert_eq!(app.status_with(&client, "/account").await, 200);
 
     app.execute("UPDATE users SET is_active = 0").await;
 
-    assert_eq!(
-        client
-            .get(app.url("/account"))
-            .send()
-            .await
-            .expect("GET")
-            .status(),
-        303
-    );
+    assert_eq!(app.status_with(&client, "/account").await, 303);
     let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
         .fetch_one(app.db.pool())
         .await

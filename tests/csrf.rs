@@ -11,14 +11,7 @@ async fn signed_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
     app.customer(email, PASSWORD).await;
     let client = new_client();
     app.login_with(&client, email, PASSWORD).await;
-    let html = client
-        .get(app.url("/account"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let html = app.html_with(&client, "/account").await;
     (client, csrf_field(&html).expect("token"))
 }
 
@@ -117,14 +110,7 @@ async fn the_token_rotates_at_login() {
 
     let visitor_token = csrf_field(&app.page("/account/login").await.1).expect("token");
     app.login_with(&client, "jane@example.com", PASSWORD).await;
-    let html = client
-        .get(app.url("/account"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let html = app.html_with(&client, "/account").await;
     let session_token = csrf_field(&html).expect("token");
 
     assert_ne!(visitor_token, session_token);

@@ -84,6 +84,23 @@ impl TestApp {
             .expect("test SQL");
     }
 
+    /// The status `client` gets for GET `path`.
+    pub async fn status_with(&self, client: &reqwest::Client, path: &str) -> u16 {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET")
+            .status()
+            .as_u16()
+    }
+
+    /// The body `client` gets for GET `path`.
+    pub async fn html_with(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = client.get(self.url(path)).send().await.expect("GET");
+        response.text().await.expect("body")
+    }
+
     /// GETs `page` with `client`, then POSTs `fields` and the page's CSRF token to
     /// `action`, as a person filling in the form would.
     pub async fn submit_with(

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod app;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod config;
 pub mod db;
 pub mod email;

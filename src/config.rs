@@ -12,6 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::money::Currency;
 use crate::security::password;
 
+/// The sender of the shop's emails unless `SECURECART_MAIL_FROM` says otherwise.
+const DEFAULT_MAIL_FROM: &str = "SecureCart <no-reply@securecart.localhost>";
+
 /// SecureCart: a security-first web shop.
 #[derive(Debug, Parser)]
 #[command(name = "securecart", version, about, long_about = None)]
@@ -123,7 +126,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SECURECART_MAIL_FROM",
-        default_value = "SecureCart <no-reply@securecart.localhost>"
+        default_value = DEFAULT_MAIL_FROM
     )]
     pub mail_from: String,
 
@@ -236,18 +239,28 @@ pub struct Settings {
 impl Settings {
     /// Settings for commands that only need the database.
     pub fn from_global(global: &GlobalArgs) -> Settings {
+        Settings::base(
+            global.run_mode,
+            &global.data_dir,
+            global.database_url.as_deref(),
+            global.pbkdf2_iterations,
+        )
+    }
+
+    /// Defaults for everything but what every command is told.
+    fn base(run_mode: RunMode, data_dir: &Path, url: Option<&str>, iterations: u32) -> Settings {
         Settings {
-            run_mode: global.run_mode,
-            data_dir: global.data_dir.clone(),
-            database_url: database_url(global.database_url.as_deref(), &global.data_dir),
+            run_mode,
+            data_dir: data_dir.to_path_buf(),
+            database_url: database_url(url, data_dir),
             db_max_connections: 4,
             currency: Currency::default(),
             limits: HttpLimits::default(),
             public_url: "http://127.0.0.1:8000".to_owned(),
             sessions: SessionSettings::default(),
-            pbkdf2_iterations: global.pbkdf2_iterations,
+            pbkdf2_iterations: iterations,
             smtp_url: None,
-            mail_from: "SecureCart <no-reply@securecart.localhost>".to_owned(),
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -298,21 +311,11 @@ impl Settings {
 
     /// Settings for a test: a given data folder and database, development defaults.
     pub fn for_tests(data_dir: &Path, url: Option<&str>) -> Settings {
-        Settings {
-            run_mode: RunMode::Development,
-            data_dir: data_dir.to_path_buf(),
-            database_url: database_url(url, data_dir),
-            db_max_connections: 8,
-            currency: Currency::default(),
-            limits: HttpLimits::default(),
-            public_url: "http://127.0.0.1".to_owned(),
-            sessions: SessionSettings::default(),
-            // Tests of hashing itself use the real cost; the rest need not wait for it.
-            pbkdf2_iterations: 1_000,
-            smtp_url: None,
-            mail_from: "SecureCart <no-reply@securecart.localhost>".to_owned(),
-            trusted_proxies: Vec::new(),
-        }
+        // Tests of hashing itself use the real cost; the rest need not wait for it.
+        let mut settings = Settings::base(RunMode::Development, data_dir, url, 1_000);
+        settings.db_max_connections = 8;
+        settings.public_url = "http://127.0.0.1".to_owned();
+        settings
     }
 
     /// The folder development email is written to.

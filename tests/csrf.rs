@@ -73,30 +73,22 @@ async fn forged_password_changes_are_refused_and_change_nothing() {
         "nothing changed"
     );
 
-    let foreign_referer = client
-        .post(app.url("/account/password"))
-        .header("referer", "http://evil.example/form")
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("current_password", PASSWORD),
-            ("password", NEW),
-            ("password_confirm", NEW),
-        ])
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(foreign_referer.status(), 403);
+    let with_header = |name: &'static str, value: String| {
+        client
+            .post(app.url("/account/password"))
+            .header(name, value)
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("current_password", PASSWORD),
+                ("password", NEW),
+                ("password_confirm", NEW),
+            ])
+            .send()
+    };
+    let foreign_referer = with_header("referer", "http://evil.example/form".into()).await;
+    assert_eq!(foreign_referer.expect("POST").status(), 403);
 
-    let genuine = client
-        .post(app.url("/account/password"))
-        .header("origin", format!("http://{}", app.addr))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("current_password", PASSWORD),
-            ("password", NEW),
-            ("password_confirm", NEW),
-        ])
-        .send()
+    let genuine = with_header("origin", format!("http://{}", app.addr))
         .await
         .expect("POST");
     assert_eq!(genuine.status(), 303, "our own form still works");

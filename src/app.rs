@@ -12,6 +12,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::checkout::payment::PaymentGateway;
+use crate::checkout::payment::dummy::DummyGateway;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::email::Mailer;
@@ -21,7 +23,7 @@ use crate::security::password::Hasher;
 use crate::security::{client_addr, csrf, session};
 use crate::web::error_pages::dress_bare_errors;
 use crate::web::request_log::{log_request, remember_route};
-use crate::{accounts, cart, catalog, site, web};
+use crate::{accounts, cart, catalog, checkout, orders, site, web};
 
 /// What every handler may use. Cheap to clone: it is a handful of shared handles.
 #[derive(Clone)]
@@ -30,6 +32,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub hasher: Hasher,
     pub mailer: Mailer,
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             settings: Arc::new(settings),
             hasher,
             mailer,
+            gateway: Arc::new(DummyGateway::new()),
         })
     }
 }
@@ -69,6 +73,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(catalog::router())
         .merge(accounts::router())
         .merge(cart::router())
+        .merge(checkout::router())
+        .merge(orders::router())
         .merge(site::router())
         .merge(web::router())
         .fallback(not_found)

@@ -14,6 +14,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod money;
+pub mod orders;
 pub mod security;
 pub mod server;
 pub mod site;

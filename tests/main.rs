@@ -4,9 +4,13 @@
 //! `SECURECART_TEST_DATABASE_URL` is set, so the same tests prove both databases.
 
 mod accounts;
+mod card_data;
+mod cart;
 mod catalog;
+mod checkout;
 mod cli;
 mod csrf;
 mod hardening;
 mod operations;
+mod orders;
 mod support;

@@ -12,6 +12,7 @@ use crate::accounts::extract::{CurrentUser, safe_next};
 use crate::accounts::service::{self, FieldErrors, LoginOutcome};
 use crate::accounts::store;
 use crate::app::AppState;
+use crate::cart;
 use crate::error::AppError;
 use crate::security::client_addr::ClientAddr;
 use crate::security::csrf::CsrfToken;
@@ -236,8 +237,12 @@ pub async fn login(
     let ip = client.0.to_string();
     let (status, error) = match service::login(&state, &form.email, &form.password, &ip).await? {
         LoginOutcome::Success { user_id } => {
-            // A new id at login: whoever knew the visitor's cookie does not get in.
+            // A new id at login: whoever knew the visitor's cookie does not get in. The
+            // visitor's cart joins the account's first.
             if let Some(old) = &session.0 {
+                if old.user.is_none() {
+                    cart::store::merge_visitor_cart(&state.db, &old.id_hash, user_id).await?;
+                }
                 session::destroy(&state.db, &old.id_hash).await?;
             }
             let secret = session::create(&state.db, Some(user_id), &ip).await?;

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::db::time::now_ms;
 use crate::security::password::{self, Password, Verified};
 use crate::security::session;
+pub use crate::web::form::FieldErrors;
 
 /// Failures in a row that lock an account.
 pub const MAX_FAILURES: i64 = 5;
@@ -27,27 +28,6 @@ pub fn cool_off(lockouts: i64) -> Duration {
         _ => 60,
     };
     Duration::from_secs(minutes * 60)
-}
-
-/// Problems with a submitted form, by field, in words for the person.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(pub Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
-    }
-
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Checks a new password and its confirmation against the rules.

@@ -1,33 +1,21 @@
-//! The shopping cart. Carts need sessions, which arrive with accounts; until then the
-//! cart page exists so the header's link leads somewhere true: an empty cart.
+//! The shopping cart (F-04): a visitor's cart lives with their session and joins the
+//! account's cart at login; a signed-in customer's cart is kept with the account.
+//! Prices are read from the database every time the cart is shown or bought.
 
-use askama::Template;
+pub mod contents;
+mod pages;
+pub mod quantity;
+pub mod store;
+
 use axum::Router;
-use axum::extract::State;
-use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::app::AppState;
-use crate::error::AppError;
-use crate::security::session::CurrentSession;
-use crate::web::layout::Layout;
-use crate::web::render;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/cart", get(cart))
-}
-
-#[derive(Template)]
-#[template(path = "cart/cart.html")]
-struct CartPage {
-    layout: Layout,
-}
-
-async fn cart(
-    State(state): State<AppState>,
-    session: CurrentSession,
-) -> Result<Html<String>, AppError> {
-    render(&CartPage {
-        layout: Layout::load(&state, &session, "Your cart").await?,
-    })
+    Router::new()
+        .route("/cart", get(pages::show))
+        .route("/cart/add", post(pages::add))
+        .route("/cart/lines/{product}", post(pages::update))
+        .route("/cart/lines/{product}/remove", post(pages::remove))
 }

@@ -5,7 +5,7 @@ pub mod art;
 pub mod demo;
 pub mod fields;
 pub mod import;
-mod pages;
+pub(crate) mod pages;
 pub mod slug;
 pub mod store;
 

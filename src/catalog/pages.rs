@@ -2,13 +2,16 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse as _, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::cart::quantity::MAX_PER_LINE;
 use crate::catalog::slug;
 use crate::catalog::store::{self, CategoryLink, ProductCard, ProductDetail, ProductFilter, Sort};
 use crate::error::AppError;
+use crate::security::csrf::CsrfToken;
 use crate::security::session::CurrentSession;
 use crate::web::layout::Layout;
 use crate::web::pagination::{PageLink, Pagination};
@@ -32,12 +35,15 @@ struct HomePage {
 pub async fn home(
     State(state): State<AppState>,
     session: CurrentSession,
+    csrf: CsrfToken,
 ) -> Result<Html<String>, AppError> {
     let filter = ProductFilter::default();
     let products = store::list_products(&state.db, &filter, FRONT_PAGE_PRODUCTS, 0).await?;
 
     render(&HomePage {
-        layout: Layout::load(&state, &session, "Welcome").await?,
+        layout: Layout::load(&state, &session, "Welcome")
+            .await?
+            .with_csrf(csrf),
         products,
     })
 }
@@ -77,6 +83,7 @@ struct PageItem {
 pub async fn list(
     State(state): State<AppState>,
     session: CurrentSession,
+    csrf: CsrfToken,
     Query(params): Query<ListParams>,
 ) -> Result<Html<String>, AppError> {
     let search = non_empty(params.q.as_deref())
@@ -115,6 +122,7 @@ pub async fn list(
     let href = |page: u32| list_href(&filter, page);
     let layout = Layout::load(&state, &session, heading.clone())
         .await?
+        .with_csrf(csrf)
         .with_query(search.as_deref().unwrap_or(""))
         .with_category(filter.category.as_deref());
     render(&ListPage {
@@ -173,24 +181,51 @@ fn list_href(filter: &ProductFilter, page: u32) -> String {
 struct ProductPage {
     layout: Layout,
     product: ProductDetail,
+    /// Why the quantity last posted was refused.
+    quantity_error: Option<String>,
+    max_per_line: i64,
 }
 
 pub async fn product(
     State(state): State<AppState>,
     session: CurrentSession,
+    csrf: CsrfToken,
     Path(slug): Path<String>,
-) -> Result<Html<String>, AppError> {
-    if !slug::is_valid(&slug) {
+) -> Result<Response, AppError> {
+    product_response(&state, &session, csrf, &slug, None).await
+}
+
+/// The product page for `slug`; with a quantity error it is the answer (422) to an
+/// add-to-cart form whose quantity was refused.
+pub async fn product_response(
+    state: &AppState,
+    session: &CurrentSession,
+    csrf: CsrfToken,
+    slug: &str,
+    quantity_error: Option<String>,
+) -> Result<Response, AppError> {
+    if !slug::is_valid(slug) {
         return Err(AppError::NotFound);
     }
-    let product = store::product_by_slug(&state.db, &slug)
+    let product = store::product_by_slug(&state.db, slug)
         .await?
         .ok_or(AppError::NotFound)?;
 
-    let layout = Layout::load(&state, &session, product.card.name.clone())
+    let layout = Layout::load(state, session, product.card.name.clone())
         .await?
+        .with_csrf(csrf)
         .with_category(product.category_slug.as_deref());
-    render(&ProductPage { layout, product })
+    let status = match quantity_error {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let page = ProductPage {
+        layout,
+        product,
+        quantity_error,
+        max_per_line: MAX_PER_LINE,
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 #[cfg(test)]

@@ -83,6 +83,11 @@ impl ProductCard {
         Money::from_minor(self.price_minor)
     }
 
+    /// The most one add-to-cart may ask for.
+    pub fn max_quantity(&self) -> i64 {
+        crate::cart::quantity::line_limit(self.stock).max(1)
+    }
+
     pub fn stock_state(&self) -> StockState {
         StockState::of(self.stock)
     }

@@ -1,5 +1,24 @@
-//! Checkout: turning a cart into a paid order. So far this holds the payment side
-//! ([`payment`]): the gateway trait and the dummy gateway of the test cards. The pages
-//! and the atomic order placement arrive with the cart and checkout issue.
+//! Checkout (F-05): shipping details, then card payment, then the order. The order is
+//! placed by [`service::place_order`]; [`payment`] holds the gateway trait and the
+//! dummy gateway of the test cards.
 
+mod pages;
 pub mod payment;
+pub mod service;
+pub mod shipping;
+pub mod store;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/checkout",
+            get(pages::shipping_form).post(pages::place_order),
+        )
+        .route("/checkout/shipping", post(pages::save_shipping))
+        .route("/checkout/payment", get(pages::payment_form))
+}

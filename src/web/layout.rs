@@ -1,9 +1,13 @@
 //! What the base layout needs on every page: title, navigation, search box, cart link.
 
+use std::borrow::Borrow;
+
 use crate::app::AppState;
+use crate::cart::{self, store::CartOwner};
 use crate::catalog::store::{self, CategoryLink};
 use crate::error::AppError;
 use crate::money::{Currency, Money};
+use crate::security::csrf::CsrfToken;
 use crate::security::session::{CurrentSession, SessionUser};
 use crate::web::static_files;
 
@@ -19,7 +23,8 @@ pub struct Layout {
     pub cart_items: i64,
     /// The signed-in user, for the account menu.
     pub user: Option<SessionUser>,
-    /// The session's CSRF token, for the logout button.
+    /// The token the page's forms carry: the session's, for the logout button, or one
+    /// set with [`Layout::with_csrf`].
     pub csrf_token: Option<String>,
     pub currency: Currency,
     pub stylesheet: &'static str,
@@ -55,6 +60,7 @@ impl Layout {
         if let Some(session) = &session.0 {
             layout.user = session.user.clone();
             layout.csrf_token = Some(session.csrf_token.clone());
+            layout.cart_items = cart::store::item_count(&state.db, &CartOwner::of(session)).await?;
         }
         Ok(layout)
     }
@@ -62,6 +68,13 @@ impl Layout {
     /// A layout that needs no database, for error pages.
     pub fn minimal(title: impl Into<String>) -> Self {
         Layout::new(title, Vec::new(), Currency::default())
+    }
+
+    /// Gives the page's forms a CSRF token even when the visitor has no session yet
+    /// (the add-to-cart forms of the catalogue).
+    pub fn with_csrf(mut self, token: CsrfToken) -> Self {
+        self.csrf_token = Some(token.0);
+        self
     }
 
     pub fn with_query(mut self, query: &str) -> Self {
@@ -75,8 +88,8 @@ impl Layout {
     }
 
     /// A price as the shopper reads it, e.g. `€19.99`.
-    pub fn price(&self, amount: Money) -> String {
-        self.currency.format(&amount)
+    pub fn price(&self, amount: impl Borrow<Money>) -> String {
+        self.currency.format(amount.borrow())
     }
 
     pub fn is_current(&self, slug: &str) -> bool {

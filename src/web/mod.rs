@@ -2,6 +2,7 @@
 //! parsing, static assets, health probes and the request log.
 
 pub mod error_pages;
+pub mod form;
 pub mod health;
 pub mod layout;
 pub mod pagination;

@@ -1,0 +1,170 @@
+//! Placing an order (F-05, S-11): reserve stock and write the order in one
+//! transaction, charge the card outside any transaction, then record the outcome.
+//! A checkout token names the attempt, so a double submit finds the first order
+//! instead of making a second, and the gateway's idempotency key (the order's
+//! reference) means a retried charge is charged once.
+
+use crate::app::AppState;
+use crate::cart::{self, store::CartOwner};
+use crate::checkout::payment::{CardDetails, ChargeRequest, PaymentError};
+use crate::checkout::store::{self, Attempt, NewOrder, ReserveError};
+use crate::money::Money;
+use crate::orders::reference::new_reference;
+use crate::orders::store as orders;
+use crate::security::session::{SessionUser, digest};
+
+/// How an attempt to place an order ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Paid; the order's reference.
+    Paid(String),
+    /// The token's order exists already (a double submit or a refresh).
+    AlreadyPlaced(String),
+    /// The gateway declined or failed; the stock is back and the message says why.
+    PaymentFailed(&'static str),
+    /// The cart is empty, cannot be bought as it is, or changed under the customer.
+    CartChanged,
+    /// The total differs from what the payment page showed: a price changed.
+    PriceChanged,
+    /// The payment form is out of date, or the shipping step is missing.
+    Expired,
+}
+
+const GATEWAY_DOWN: &str = "We could not reach our payment provider, so your card was not \
+     charged. Please try again in a few minutes.";
+const GATEWAY_REFUSED: &str = "The payment could not be processed and your card was not \
+     charged. Please try another card.";
+
+pub async fn place_order(
+    state: &AppState,
+    user: &SessionUser,
+    token: &str,
+    card: CardDetails,
+) -> anyhow::Result<Placement> {
+    let token_hash = digest(token);
+    if let Some(reference) = orders::reference_for_token(&state.db, user.id, &token_hash).await? {
+        tracing::info!(event = "checkout.repeat_submit", user.id = user.id, order.reference = %reference, "checkout submitted again");
+        return Ok(Placement::AlreadyPlaced(reference));
+    }
+    let Some(draft) = store::load_draft(&state.db, user.id).await? else {
+        return Ok(Placement::Expired);
+    };
+    if !draft.token_matches(&token_hash) {
+        return Ok(Placement::Expired);
+    }
+    let cart = cart::store::load(&state.db, &CartOwner::User(user.id)).await?;
+    let Some(subtotal) = cart.subtotal().filter(|_| cart.can_check_out()) else {
+        return Ok(Placement::CartChanged);
+    };
+
+    let shipping = Money::ZERO;
+    let total = subtotal
+        .checked_add(shipping)
+        .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
+    if draft.token_total_minor != Some(total.minor()) {
+        return Ok(Placement::PriceChanged);
+    }
+    let currency = state.settings.currency.code();
+    let order = NewOrder {
+        reference: new_reference(),
+        user_id: user.id,
+        email: &user.email,
+        currency,
+        lines: &cart.lines,
+        subtotal,
+        shipping,
+        total,
+        item_count: cart.item_count(),
+        token_hash: &token_hash,
+        address: &draft.address,
+    };
+    let order_id = match store::reserve(&state.db, &order).await {
+        Ok(id) => id,
+        Err(ReserveError::TokenUsed) => {
+            // A parallel submit of the same form won the race; show its order.
+            return Ok(
+                match orders::reference_for_token(&state.db, user.id, &token_hash).await? {
+                    Some(reference) => Placement::AlreadyPlaced(reference),
+                    None => Placement::Expired,
+                },
+            );
+        }
+        Err(ReserveError::CartChanged) => return Ok(Placement::CartChanged),
+        Err(ReserveError::Database(err)) => return Err(err),
+    };
+
+    let attempt = Attempt {
+        order_id,
+        amount: total,
+        currency,
+        card_brand: card.brand().name(),
+        card_last4: card.last4(),
+    };
+    let request = ChargeRequest {
+        amount: total,
+        currency: currency.to_owned(),
+        card,
+        idempotency_key: order.reference.clone(),
+    };
+    match state.gateway.charge(request).await {
+        Ok(charge) => {
+            store::mark_paid(&state.db, &attempt, user.id, &charge.reference)
+                .await
+                .inspect_err(|_| {
+                    // The money moved but the shop could not record it: say so loudly.
+                    tracing::error!(event = "payment.unrecorded", order.reference = %order.reference, "a successful charge was not recorded");
+                })?;
+            tracing::info!(event = "order.paid", user.id = user.id, order.reference = %order.reference, total_minor = total.minor(), "order paid");
+            send_confirmation(state, user, &order);
+            Ok(Placement::Paid(order.reference))
+        }
+        Err(err) => {
+            let (outcome, message) = match err {
+                PaymentError::Declined(reason) => ("declined", reason.message()),
+                PaymentError::Unavailable => ("failed", GATEWAY_DOWN),
+                PaymentError::Rejected(_) => ("failed", GATEWAY_REFUSED),
+            };
+            store::mark_failed(&state.db, &attempt, &cart.lines, outcome, message).await?;
+            tracing::info!(event = "payment.refused", user.id = user.id, order.reference = %order.reference, payment.outcome = outcome, error = %err, "payment did not go through");
+            Ok(Placement::PaymentFailed(message))
+        }
+    }
+}
+
+/// The confirmation email: what was bought, the total and where it goes. No card data.
+fn send_confirmation(state: &AppState, user: &SessionUser, order: &NewOrder<'_>) {
+    let currency = &state.settings.currency;
+    let mut body = format!(
+        "Thank you for your order.\n\nOrder {reference}\n\n",
+        reference = order.reference
+    );
+    for line in order.lines {
+        let total = line.line_total().unwrap_or(Money::ZERO);
+        body.push_str(&format!(
+            "{quantity} × {name}  {total}\n",
+            quantity = line.quantity,
+            name = line.name,
+            total = currency.format(&total)
+        ));
+    }
+    let address = order.address;
+    body.push_str(&format!(
+        "\nTotal paid: {total}\n\nDelivery to:\n{name}\n{line1}\n{line2}{postal} {city}\n{country}\n\n\
+         Follow your order at {url}/orders/{reference}\n",
+        total = currency.format(&order.total),
+        name = address.name,
+        line1 = address.line1,
+        line2 = if address.line2.is_empty() { String::new() } else { format!("{}\n", address.line2) },
+        postal = address.postal_code,
+        city = address.city,
+        country = address.country_name(),
+        url = state.settings.public_url,
+        reference = order.reference,
+    ));
+    state.mailer.send_later(
+        "order.confirmation",
+        &user.email,
+        &format!("Your SecureCart order {}", order.reference),
+        body,
+    );
+}

@@ -164,6 +164,16 @@ async fn a_line_holds_no_more_than_the_stock_and_sold_out_products_are_refused()
         )
         .await;
     assert_eq!(location(&unknown), "/cart?notice=unavailable");
+    let injected = app
+        .submit_with(
+            &visitor,
+            "/cart",
+            "/cart/add",
+            &[("product", "x' OR '1'='1"), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(location(&injected), "/cart?notice=unavailable");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM cart_lines").await, 1);
 }
 
 #[tokio::test]

@@ -400,3 +400,131 @@ async fn a_price_change_after_the_payment_page_was_shown_stops_the_payment() {
     assert_eq!(paid.status(), 303);
     assert_eq!(app.scalar("SELECT total_minor FROM orders").await, 9900);
 }
+
+/// The dummy gateway, slowed down and counting its charges, so that parallel submits
+/// really overlap the payment.
+struct SlowGateway {
+    inner: securecart::checkout::payment::dummy::DummyGateway,
+    charges: std::sync::atomic::AtomicUsize,
+}
+
+impl securecart::checkout::payment::PaymentGateway for SlowGateway {
+    fn charge(
+        &self,
+        request: securecart::checkout::payment::ChargeRequest,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<securecart::checkout::payment::Charge, securecart::checkout::payment::PaymentError>,
+    > {
+        self.charges
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            self.inner.charge(request).await
+        })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        charge_reference: &'a str,
+        amount: securecart::money::Money,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<securecart::checkout::payment::Refund, securecart::checkout::payment::PaymentError>,
+    > {
+        self.inner.refund(charge_reference, amount)
+    }
+}
+
+#[tokio::test]
+async fn parallel_submits_during_a_slow_payment_charge_the_card_once() {
+    let gateway = std::sync::Arc::new(SlowGateway {
+        inner: securecart::checkout::payment::dummy::DummyGateway::new(),
+        charges: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    app.import(PRODUCTS).await;
+    let customer = app.signed_in_customer("ada@example.com").await;
+    app.add_to_cart(&customer, "oak-mug", "1", &[]).await;
+    app.ship_to_default_address(&customer).await;
+    let tokens = app.payment_tokens(&customer).await;
+
+    let clicks = (0..4).map(|_| app.pay_with_tokens(&customer, &tokens, GOOD_CARD));
+    let responses = futures_util::future::join_all(clicks).await;
+
+    assert_eq!(
+        gateway.charges.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one call to the gateway"
+    );
+    let references: std::collections::HashSet<Option<String>> = responses
+        .iter()
+        .map(|r| order_reference(&location(r)))
+        .collect();
+    assert_eq!(references.len(), 1, "{references:?}");
+    assert!(references.iter().all(Option::is_some));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, 1);
+}
+
+#[tokio::test]
+async fn after_five_declined_cards_payments_pause_for_an_hour() {
+    let app = shop().await;
+    let customer = app.signed_in_customer("ada@example.com").await;
+    app.add_to_cart(&customer, "oak-mug", "1", &[]).await;
+    for _ in 0..5 {
+        let declined = app.checkout(&customer, "4000000000000002").await;
+        assert_eq!(declined.status(), 402);
+    }
+
+    let paused = app.checkout(&customer, GOOD_CARD).await;
+    assert_eq!(paused.status(), 429);
+    assert!(
+        paused
+            .text()
+            .await
+            .expect("body")
+            .contains("paused payments")
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM orders").await,
+        5,
+        "no order for the sixth try"
+    );
+
+    // Others are not affected.
+    let other = app.signed_in_customer("grace@example.com").await;
+    app.add_to_cart(&other, "oak-mug", "1", &[]).await;
+    assert_eq!(app.checkout(&other, GOOD_CARD).await.status(), 303);
+}
+
+#[tokio::test]
+async fn markup_in_an_address_comes_back_encoded_on_every_page() {
+    let app = shop().await;
+    let customer = app.signed_in_customer("ada@example.com").await;
+    app.add_to_cart(&customer, "oak-mug", "1", &[]).await;
+    let payload = "\"><svg/onload=1>";
+    let mut address: Vec<(&str, &str)> = crate::support::shop::ADDRESS.to_vec();
+    address[0] = ("name", payload);
+    address[2] = ("line2", "'; DROP TABLE orders; --");
+    let saved = app
+        .submit_with(&customer, "/checkout", "/checkout/shipping", &address)
+        .await;
+    assert_eq!(location(&saved), "/checkout/payment");
+
+    let payment = app.html_with(&customer, "/checkout/payment").await;
+    let tokens = app.payment_tokens(&customer).await;
+    let placed = app.pay_with_tokens(&customer, &tokens, GOOD_CARD).await;
+    let order = app.html_with(&customer, &location(&placed)).await;
+    for page in [&payment, &order] {
+        assert!(!page.contains("<svg/onload=1>"), "markup reached a page");
+        assert!(
+            page.contains("&#34;&#62;&#60;svg/onload=1&#62;"),
+            "the name is shown, encoded"
+        );
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM orders").await,
+        1,
+        "the table is intact"
+    );
+}

@@ -196,7 +196,7 @@ pub async fn update(
     Form(form): Form<QuantityForm>,
 ) -> Result<Response, AppError> {
     let (Some(current), Ok(product_id)) = (&session.0, product.parse::<i64>()) else {
-        return Ok(Redirect::to("/cart").into_response());
+        return Err(AppError::NotFound);
     };
     let quantity = match Quantity::parse(&form.quantity) {
         Ok(quantity) => quantity,
@@ -211,7 +211,8 @@ pub async fn update(
     let notice = match outcome {
         SetOutcome::Updated => "updated",
         SetOutcome::Capped { .. } => "capped",
-        SetOutcome::Unchanged => "sold-out",
+        SetOutcome::SoldOut => "sold-out",
+        SetOutcome::NotInCart => return Err(AppError::NotFound),
     };
     Ok(Redirect::to(&format!("/cart?notice={notice}")).into_response())
 }
@@ -221,8 +222,11 @@ pub async fn remove(
     session: CurrentSession,
     Path(product): Path<String>,
 ) -> Result<Response, AppError> {
-    if let (Some(current), Ok(product_id)) = (&session.0, product.parse::<i64>()) {
-        store::remove(&state.db, &CartOwner::of(current), product_id).await?;
+    let (Some(current), Ok(product_id)) = (&session.0, product.parse::<i64>()) else {
+        return Err(AppError::NotFound);
+    };
+    if !store::remove(&state.db, &CartOwner::of(current), product_id).await? {
+        return Err(AppError::NotFound);
     }
     Ok(Redirect::to("/cart?notice=removed").into_response())
 }

@@ -165,11 +165,14 @@ pub async fn add(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetOutcome {
     Updated,
+    /// The line holds `quantity`, less than asked: that is all the stock.
     Capped {
         quantity: i64,
     },
-    /// The line is not in this owner's cart (or the product is sold out).
-    Unchanged,
+    /// The product is sold out; the line is kept, flagged, for the customer to remove.
+    SoldOut,
+    /// This owner's cart has no line for the product.
+    NotInCart,
 }
 
 /// Sets the quantity of the owner's line for `product_id`, capped by the stock.
@@ -185,10 +188,11 @@ pub async fn set_quantity(
         .await
         .context("reading stock for a cart line")?;
     let limit = line_limit(stock.unwrap_or(0));
-    if limit < 1 {
-        return Ok(SetOutcome::Unchanged);
-    }
-    let held = quantity.get().min(limit);
+    let held = if limit < 1 {
+        quantity.get()
+    } else {
+        quantity.get().min(limit)
+    };
 
     let sql = format!(
         "UPDATE cart_lines SET quantity = $1 \
@@ -204,7 +208,8 @@ pub async fn set_quantity(
         .rows_affected();
 
     Ok(match changed {
-        0 => SetOutcome::Unchanged,
+        0 => SetOutcome::NotInCart,
+        _ if limit < 1 => SetOutcome::SoldOut,
         _ if held < quantity.get() => SetOutcome::Capped { quantity: held },
         _ => SetOutcome::Updated,
     })

@@ -149,6 +149,9 @@ pub struct PaymentParams {
 const EXPIRED: &str = "This payment page was out of date, so nothing was charged. Please check \
      your order and pay again.";
 
+const THROTTLED: &str = "Several cards were declined in a short time, so for your safety we \
+     have paused payments from your account for an hour. Nothing was charged.";
+
 pub async fn payment_form(
     State(state): State<AppState>,
     VerifiedUser(current): VerifiedUser,
@@ -156,16 +159,29 @@ pub async fn payment_form(
     csrf: CsrfToken,
     Query(params): Query<PaymentParams>,
 ) -> Result<Response, AppError> {
-    let alert = (params.notice.as_deref() == Some("expired")).then_some(EXPIRED);
-    payment_page(
-        &state,
-        &session,
-        csrf,
-        &current.user,
-        FieldErrors::default(),
-        alert,
-    )
-    .await
+    let step = PaymentStep {
+        status: StatusCode::OK,
+        errors: FieldErrors::default(),
+        alert: (params.notice.as_deref() == Some("expired")).then_some(EXPIRED),
+    };
+    payment_page(&state, &session, csrf, &current.user, step).await
+}
+
+/// What the payment step says this time, and with which status.
+struct PaymentStep {
+    status: StatusCode,
+    errors: FieldErrors,
+    alert: Option<&'static str>,
+}
+
+impl PaymentStep {
+    fn refused(status: StatusCode, alert: &'static str) -> PaymentStep {
+        PaymentStep {
+            status,
+            errors: FieldErrors::default(),
+            alert: Some(alert),
+        }
+    }
 }
 
 /// The payment step with a fresh one-time token; the previous one stops working.
@@ -174,8 +190,7 @@ async fn payment_page(
     session: &CurrentSession,
     csrf: CsrfToken,
     user: &SessionUser,
-    errors: FieldErrors,
-    alert: Option<&'static str>,
+    step: PaymentStep,
 ) -> Result<Response, AppError> {
     let cart = match checkout_cart(state, user).await? {
         Ok(cart) => cart,
@@ -188,11 +203,6 @@ async fn payment_page(
     let checkout_token = new_secret();
     store::set_token(&state.db, user.id, &digest(&checkout_token), subtotal).await?;
 
-    let status = match (errors.is_empty(), alert) {
-        (false, _) => StatusCode::UNPROCESSABLE_ENTITY,
-        (true, Some(message)) if message != EXPIRED => StatusCode::PAYMENT_REQUIRED,
-        _ => StatusCode::OK,
-    };
     let page = PaymentPage {
         layout: Layout::load(state, session, "Payment").await?,
         csrf_token: csrf.0,
@@ -200,10 +210,10 @@ async fn payment_page(
         address: draft.address,
         subtotal,
         cart,
-        errors,
-        alert,
+        errors: step.errors,
+        alert: step.alert,
     };
-    Ok((status, render(&page)?).into_response())
+    Ok((step.status, render(&page)?).into_response())
 }
 
 /// The payment form. Card fields are read once into [`CardDetails`] and never echoed.
@@ -236,7 +246,12 @@ pub async fn place_order(
             for (field, problem) in problems {
                 errors.add(field, problem.to_string());
             }
-            return payment_page(&state, &session, csrf, user, errors, None).await;
+            let step = PaymentStep {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                alert: None,
+            };
+            return payment_page(&state, &session, csrf, user, step).await;
         }
     };
 
@@ -248,18 +263,15 @@ pub async fn place_order(
             Ok(Redirect::to(&format!("/orders/{reference}")).into_response())
         }
         Placement::PaymentFailed(message) => {
-            payment_page(
-                &state,
-                &session,
-                csrf,
-                user,
-                FieldErrors::default(),
-                Some(message),
-            )
-            .await
+            let step = PaymentStep::refused(StatusCode::PAYMENT_REQUIRED, message);
+            payment_page(&state, &session, csrf, user, step).await
         }
         Placement::CartChanged => Ok(Redirect::to("/cart?notice=fix").into_response()),
         Placement::PriceChanged => Ok(Redirect::to("/cart?notice=price-changed").into_response()),
         Placement::Expired => Ok(Redirect::to("/checkout/payment?notice=expired").into_response()),
+        Placement::Throttled => {
+            let step = PaymentStep::refused(StatusCode::TOO_MANY_REQUESTS, THROTTLED);
+            payment_page(&state, &session, csrf, user, step).await
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::cart::{self, store::CartOwner};
 use crate::checkout::payment::{CardDetails, ChargeRequest, PaymentError};
 use crate::checkout::store::{self, Attempt, NewOrder, ReserveError};
+use crate::db::time::now_ms;
 use crate::money::Money;
 use crate::orders::reference::new_reference;
 use crate::orders::store as orders;
@@ -28,7 +29,14 @@ pub enum Placement {
     PriceChanged,
     /// The payment form is out of date, or the shipping step is missing.
     Expired,
+    /// Too many cards were declined lately: payments from the account are paused.
+    Throttled,
 }
+
+/// Declined cards per customer per [`DECLINE_WINDOW_MS`] before payments pause: a real
+/// customer mistypes once or twice; a card tester tries dozens.
+pub const MAX_DECLINES: i64 = 5;
+pub const DECLINE_WINDOW_MS: i64 = 60 * 60 * 1000;
 
 const GATEWAY_DOWN: &str = "We could not reach our payment provider, so your card was not \
      charged. Please try again in a few minutes.";
@@ -51,6 +59,15 @@ pub async fn place_order(
     };
     if !draft.token_matches(&token_hash) {
         return Ok(Placement::Expired);
+    }
+    let since = now_ms() - DECLINE_WINDOW_MS;
+    if store::declines_since(&state.db, user.id, since).await? >= MAX_DECLINES {
+        tracing::warn!(
+            event = "security.payment_throttled",
+            user.id = user.id,
+            "payments paused after repeated declines"
+        );
+        return Ok(Placement::Throttled);
     }
     let cart = cart::store::load(&state.db, &CartOwner::User(user.id)).await?;
     let Some(subtotal) = cart.subtotal().filter(|_| cart.can_check_out()) else {

@@ -105,6 +105,19 @@ pub async fn set_token(
     Ok(updated == 1)
 }
 
+/// How many of `user_id`'s charges were declined since `since_ms`.
+pub async fn declines_since(db: &Db, user_id: i64, since_ms: i64) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id \
+         WHERE o.user_id = $1 AND p.outcome = 'declined' AND p.created_at > $2",
+    )
+    .bind(user_id)
+    .bind(since_ms)
+    .fetch_one(db.pool())
+    .await
+    .context("counting declined payments")
+}
+
 /// An order about to be written: everything priced and checked already.
 #[derive(Debug)]
 pub struct NewOrder<'a> {

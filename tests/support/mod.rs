@@ -5,11 +5,13 @@
 pub mod shop;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use securecart::app::{AppState, router_with};
 use securecart::catalog::{demo, import, store};
+use securecart::checkout::payment::PaymentGateway;
 use securecart::config::Settings;
 use securecart::db::Db;
 use tempfile::TempDir;
@@ -35,6 +37,7 @@ impl TestApp {
         Builder {
             settings_fn: Box::new(|_| {}),
             extra: Router::new(),
+            gateway: None,
         }
     }
 
@@ -228,6 +231,7 @@ impl Drop for TestApp {
 pub struct Builder {
     settings_fn: Box<dyn FnOnce(&mut Settings)>,
     extra: Router<AppState>,
+    gateway: Option<Arc<dyn PaymentGateway>>,
 }
 
 impl Builder {
@@ -239,6 +243,12 @@ impl Builder {
     /// Routes mounted behind the shop's middleware, for handlers the shop lacks.
     pub fn routes(mut self, extra: Router<AppState>) -> Self {
         self.extra = extra;
+        self
+    }
+
+    /// A payment gateway in place of the dummy one.
+    pub fn gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.gateway = Some(gateway);
         self
     }
 
@@ -254,7 +264,10 @@ impl Builder {
         db.migrate().await.expect("migrating the test database");
 
         let header_timeout = settings.limits.header_timeout;
-        let state = AppState::new(db.clone(), settings).expect("application state");
+        let mut state = AppState::new(db.clone(), settings).expect("application state");
+        if let Some(gateway) = self.gateway {
+            state.gateway = gateway;
+        }
         let app = router_with(state, self.extra);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

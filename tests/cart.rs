@@ -335,3 +335,20 @@ async fn the_cart_forms_need_a_csrf_token() {
     assert_eq!(forged.status(), 403);
     assert_eq!(app.scalar("SELECT quantity FROM cart_lines").await, 1);
 }
+
+#[tokio::test]
+async fn a_visitors_cart_ends_with_the_session() {
+    let app = shop().await;
+    let visitor = new_client();
+    app.add_to_cart(&visitor, "oak-mug", "1", &[]).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM cart_lines").await, 1);
+
+    app.execute("DELETE FROM sessions").await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM carts").await, 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM cart_lines").await, 0);
+    assert!(
+        app.html_with(&visitor, "/cart")
+            .await
+            .contains("Your cart is empty.")
+    );
+}

@@ -241,7 +241,16 @@ pub async fn login(
             // visitor's cart joins the account's first.
             if let Some(old) = &session.0 {
                 if old.user.is_none() {
-                    cart::store::merge_visitor_cart(&state.db, &old.id_hash, user_id).await?;
+                    let merged =
+                        cart::store::merge_visitor_cart(&state.db, &old.id_hash, user_id).await?;
+                    if merged > 0 {
+                        tracing::info!(
+                            event = "cart.merged",
+                            user.id = user_id,
+                            cart.lines = merged,
+                            "visitor's cart joined the account's"
+                        );
+                    }
                 }
                 session::destroy(&state.db, &old.id_hash).await?;
             }

@@ -352,3 +352,31 @@ async fn a_visitors_cart_ends_with_the_session() {
             .contains("Your cart is empty.")
     );
 }
+
+#[tokio::test]
+async fn a_visitor_gets_a_session_only_for_an_add_that_can_succeed() {
+    let app = shop().await;
+    for (product, notice) in [
+        ("canvas-tote", "sold-out"),
+        ("no-such-thing", "unavailable"),
+    ] {
+        let visitor = new_client();
+        let response = app
+            .submit_with(
+                &visitor,
+                "/products",
+                "/cart/add",
+                &[("product", product), ("quantity", "1")],
+            )
+            .await;
+        assert_eq!(location(&response), format!("/cart?notice={notice}"));
+        let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+        assert!(
+            cookies
+                .iter()
+                .all(|c| !c.to_str().expect("text").contains("securecart_session=")),
+            "{product}: {cookies:?}"
+        );
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
+}

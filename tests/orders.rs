@@ -140,7 +140,7 @@ async fn the_order_page_shows_the_timeline_as_the_status_moves() {
     let page = app
         .html_with(&customer, &format!("/orders/{reference}"))
         .await;
-    let placed = page.find("Awaiting payment").expect("placed");
+    let placed = page.find("Order placed").expect("placed");
     let paid = page.find("Payment received").expect("paid");
     let preparing = page.rfind("Being prepared").expect("processing");
     assert!(placed < paid && paid < preparing, "oldest first");

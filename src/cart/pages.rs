@@ -147,7 +147,18 @@ pub async fn add(
 
     let (current, new_cookie) = match session.0 {
         Some(current) => (current, None),
-        None => start_visitor_session(&state, &client).await?,
+        None => {
+            // Only an add that can succeed is worth a session.
+            match catalog::store::product_by_slug(&state.db, &form.product).await? {
+                None => return Ok(Redirect::to("/cart?notice=unavailable").into_response()),
+                Some(p) if p.card.stock <= 0 => {
+                    return Ok(Redirect::to("/cart?notice=sold-out").into_response());
+                }
+                Some(_) => {}
+            }
+            let (current, cookie) = start_visitor_session(&state, &client).await?;
+            (current, Some(cookie))
+        }
     };
     let outcome = store::add(&state.db, &CartOwner::of(&current), &form.product, quantity).await?;
 
@@ -169,7 +180,7 @@ pub async fn add(
 async fn start_visitor_session(
     state: &AppState,
     client: &ClientAddr,
-) -> Result<(Session, Option<header::HeaderValue>), AppError> {
+) -> Result<(Session, header::HeaderValue), AppError> {
     let secret = session::create(&state.db, None, &client.0.to_string()).await?;
     let settings = &state.settings.sessions;
     let current = session::load(&state.db, &secret, settings)
@@ -180,7 +191,7 @@ async fn start_visitor_session(
         Some(&secret),
         settings.secure_cookies,
     );
-    Ok((current, Some(cookie)))
+    Ok((current, cookie))
 }
 
 #[derive(Debug, Default, Deserialize)]

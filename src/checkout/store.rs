@@ -327,7 +327,7 @@ pub async fn mark_failed(
         Status::PendingPayment,
         Status::PaymentFailed,
         Actor::System,
-        failure,
+        &format!("Payment failed: {failure}"),
     )
     .await?;
     tx.commit().await.context("committing a failed payment")?;

@@ -72,10 +72,9 @@ struct OrderPage {
     placed: bool,
 }
 
-/// One status in the timeline, ready to show.
+/// One status in the timeline, ready to show: its note, or failing that the status.
 struct TimelineEntry {
-    label: &'static str,
-    note: String,
+    text: String,
     at: String,
     at_iso: String,
     current: bool,
@@ -110,8 +109,12 @@ pub async fn show(
         .into_iter()
         .enumerate()
         .map(|(i, event)| TimelineEntry {
-            label: Status::parse(&event.status).map_or("Updated", Status::label),
-            note: event.note,
+            text: match event.note.as_str() {
+                "" => Status::parse(&event.status)
+                    .map_or("Updated", Status::label)
+                    .to_owned(),
+                _ => event.note,
+            },
             at: display_ms(event.created_at),
             at_iso: iso_ms(event.created_at),
             current: i == last,

@@ -50,7 +50,8 @@ impl Notice {
             "updated" => ("Your cart is updated.", true),
             "removed" => ("Removed from your cart.", true),
             "capped" => (
-                "We have fewer in stock than you asked for, so your cart holds all we can sell you.",
+                "We have fewer in stock than you asked for, so your cart holds all we can \
+                 sell you.",
                 false,
             ),
             "unavailable" => ("Sorry, that product is no longer available.", false),
@@ -60,11 +61,13 @@ impl Notice {
                 false,
             ),
             "price-changed" => (
-                "A price in your cart has changed since you started to check out, so nothing was charged. Please check your cart.",
+                "A price in your cart has changed since you started to check out, so \
+                 nothing was charged. Please check your cart.",
                 false,
             ),
             "fix" => (
-                "Some items in your cart can't be bought as they are. Please change them before you check out.",
+                "Some items in your cart can't be bought as they are. Please change them \
+                 before you check out.",
                 false,
             ),
             _ => return None,

@@ -5,9 +5,10 @@
 //! reference) means a retried charge is charged once.
 
 use crate::app::AppState;
+use crate::cart::contents::Cart;
 use crate::cart::{self, store::CartOwner};
 use crate::checkout::payment::{CardDetails, ChargeRequest, PaymentError};
-use crate::checkout::store::{self, Attempt, NewOrder, ReserveError};
+use crate::checkout::store::{self, Attempt, Draft, NewOrder, ReserveError};
 use crate::db::time::now_ms;
 use crate::money::Money;
 use crate::orders::reference::new_reference;
@@ -43,6 +44,8 @@ const GATEWAY_DOWN: &str = "We could not reach our payment provider, so your car
 const GATEWAY_REFUSED: &str = "The payment could not be processed and your card was not \
      charged. Please try another card.";
 
+/// Places the order of `user`'s cart, paying with `card`, for the payment form that
+/// carried `token`.
 pub async fn place_order(
     state: &AppState,
     user: &SessionUser,
@@ -50,37 +53,11 @@ pub async fn place_order(
     card: CardDetails,
 ) -> anyhow::Result<Placement> {
     let token_hash = digest(token);
-    if let Some(reference) = orders::reference_for_token(&state.db, user.id, &token_hash).await? {
-        tracing::info!(event = "checkout.repeat_submit", user.id = user.id, order.reference = %reference, "checkout submitted again");
-        return Ok(Placement::AlreadyPlaced(reference));
-    }
-    let Some(draft) = store::load_draft(&state.db, user.id).await? else {
-        return Ok(Placement::Expired);
-    };
-    if !draft.token_matches(&token_hash) {
-        return Ok(Placement::Expired);
-    }
-    let since = now_ms() - DECLINE_WINDOW_MS;
-    if store::declines_since(&state.db, user.id, since).await? >= MAX_DECLINES {
-        tracing::warn!(
-            event = "security.payment_throttled",
-            user.id = user.id,
-            "payments paused after repeated declines"
-        );
-        return Ok(Placement::Throttled);
-    }
-    let cart = cart::store::load(&state.db, &CartOwner::User(user.id)).await?;
-    let Some(subtotal) = cart.subtotal().filter(|_| cart.can_check_out()) else {
-        return Ok(Placement::CartChanged);
+    let (draft, cart, total) = match check_attempt(state, user, &token_hash).await? {
+        Ok(checked) => checked,
+        Err(placement) => return Ok(placement),
     };
 
-    let shipping = Money::ZERO;
-    let total = subtotal
-        .checked_add(shipping)
-        .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
-    if draft.token_total_minor != Some(total.minor()) {
-        return Ok(Placement::PriceChanged);
-    }
     let currency = state.settings.currency.code();
     let order = NewOrder {
         reference: new_reference(),
@@ -88,9 +65,9 @@ pub async fn place_order(
         email: &user.email,
         currency,
         lines: &cart.lines,
-        subtotal,
-        shipping,
-        total,
+        subtotal: total.subtotal,
+        shipping: total.shipping,
+        total: total.total,
         item_count: cart.item_count(),
         token_hash: &token_hash,
         address: &draft.address,
@@ -99,41 +76,120 @@ pub async fn place_order(
         Ok(id) => id,
         Err(ReserveError::TokenUsed) => {
             // A parallel submit of the same form won the race; show its order.
-            return Ok(
-                match orders::reference_for_token(&state.db, user.id, &token_hash).await? {
-                    Some(reference) => Placement::AlreadyPlaced(reference),
-                    None => Placement::Expired,
-                },
-            );
+            let first = orders::reference_for_token(&state.db, user.id, &token_hash).await?;
+            return Ok(first.map_or(Placement::Expired, Placement::AlreadyPlaced));
         }
         Err(ReserveError::CartChanged) => return Ok(Placement::CartChanged),
         Err(ReserveError::Database(err)) => return Err(err),
     };
 
+    settle(state, user, &order, order_id, card).await
+}
+
+/// The amounts of an order about to be placed.
+struct Totals {
+    subtotal: Money,
+    shipping: Money,
+    total: Money,
+}
+
+/// Everything that must hold before stock is taken: the form is the current one and
+/// not yet used, the account may pay, and the cart can be bought at the total shown.
+async fn check_attempt(
+    state: &AppState,
+    user: &SessionUser,
+    token_hash: &str,
+) -> anyhow::Result<Result<(Draft, Cart, Totals), Placement>> {
+    if let Some(reference) = orders::reference_for_token(&state.db, user.id, token_hash).await? {
+        tracing::info!(
+            event = "checkout.repeat_submit",
+            user.id = user.id,
+            order.reference = reference.as_str(),
+            "checkout submitted again"
+        );
+        return Ok(Err(Placement::AlreadyPlaced(reference)));
+    }
+    let Some(draft) = store::load_draft(&state.db, user.id).await? else {
+        return Ok(Err(Placement::Expired));
+    };
+    if !draft.token_matches(token_hash) {
+        return Ok(Err(Placement::Expired));
+    }
+
+    let since = now_ms() - DECLINE_WINDOW_MS;
+    if store::declines_since(&state.db, user.id, since).await? >= MAX_DECLINES {
+        tracing::warn!(
+            event = "security.payment_throttled",
+            user.id = user.id,
+            "payments paused after repeated declines"
+        );
+        return Ok(Err(Placement::Throttled));
+    }
+
+    let cart = cart::store::load(&state.db, &CartOwner::User(user.id)).await?;
+    let Some(subtotal) = cart.subtotal().filter(|_| cart.can_check_out()) else {
+        return Ok(Err(Placement::CartChanged));
+    };
+    let shipping = Money::ZERO;
+    let total = subtotal
+        .checked_add(shipping)
+        .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
+    if draft.token_total_minor != Some(total.minor()) {
+        return Ok(Err(Placement::PriceChanged));
+    }
+    let totals = Totals {
+        subtotal,
+        shipping,
+        total,
+    };
+    Ok(Ok((draft, cart, totals)))
+}
+
+/// Charges the card for a reserved order and records the answer: paid, or failed
+/// with the stock put back.
+async fn settle(
+    state: &AppState,
+    user: &SessionUser,
+    order: &NewOrder<'_>,
+    order_id: i64,
+    card: CardDetails,
+) -> anyhow::Result<Placement> {
     let attempt = Attempt {
         order_id,
-        amount: total,
-        currency,
+        amount: order.total,
+        currency: order.currency,
         card_brand: card.brand().name(),
         card_last4: card.last4(),
     };
     let request = ChargeRequest {
-        amount: total,
-        currency: currency.to_owned(),
+        amount: order.total,
+        currency: order.currency.to_owned(),
         card,
         idempotency_key: order.reference.clone(),
     };
+    let reference = order.reference.as_str();
+
     match state.gateway.charge(request).await {
         Ok(charge) => {
             store::mark_paid(&state.db, &attempt, user.id, &charge.reference)
                 .await
                 .inspect_err(|_| {
                     // The money moved but the shop could not record it: say so loudly.
-                    tracing::error!(event = "payment.unrecorded", order.reference = %order.reference, "a successful charge was not recorded");
+                    tracing::error!(
+                        event = "payment.unrecorded",
+                        order.reference = reference,
+                        "a successful charge was not recorded"
+                    );
                 })?;
-            tracing::info!(event = "order.paid", user.id = user.id, order.reference = %order.reference, total_minor = total.minor(), "order paid");
-            send_confirmation(state, user, &order);
-            Ok(Placement::Paid(order.reference))
+            tracing::info!(
+                event = "order.paid",
+                user.id = user.id,
+                order.reference = reference,
+                total_minor = order.total.minor(),
+                "order paid"
+            );
+            send_confirmation(state, user, order);
+            Ok(Placement::Paid(order.reference.clone()))
         }
         Err(err) => {
             let (outcome, message) = match err {
@@ -141,8 +197,15 @@ pub async fn place_order(
                 PaymentError::Unavailable => ("failed", GATEWAY_DOWN),
                 PaymentError::Rejected(_) => ("failed", GATEWAY_REFUSED),
             };
-            store::mark_failed(&state.db, &attempt, &cart.lines, outcome, message).await?;
-            tracing::info!(event = "payment.refused", user.id = user.id, order.reference = %order.reference, payment.outcome = outcome, error = %err, "payment did not go through");
+            store::mark_failed(&state.db, &attempt, order.lines, outcome, message).await?;
+            tracing::info!(
+                event = "payment.refused",
+                user.id = user.id,
+                order.reference = reference,
+                payment.outcome = outcome,
+                error = %err,
+                "payment did not go through"
+            );
             Ok(Placement::PaymentFailed(message))
         }
     }
@@ -166,12 +229,16 @@ fn send_confirmation(state: &AppState, user: &SessionUser, order: &NewOrder<'_>)
     }
     let address = order.address;
     body.push_str(&format!(
-        "\nTotal paid: {total}\n\nDelivery to:\n{name}\n{line1}\n{line2}{postal} {city}\n{country}\n\n\
+        "\nTotal paid: {total}\n\n\
+         Delivery to:\n{name}\n{line1}\n{line2}{postal} {city}\n{country}\n\n\
          Follow your order at {url}/orders/{reference}\n",
         total = currency.format(&order.total),
         name = address.name,
         line1 = address.line1,
-        line2 = if address.line2.is_empty() { String::new() } else { format!("{}\n", address.line2) },
+        line2 = match address.line2.as_str() {
+            "" => String::new(),
+            line2 => format!("{line2}\n"),
+        },
         postal = address.postal_code,
         city = address.city,
         country = address.country_name(),

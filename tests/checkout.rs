@@ -352,7 +352,16 @@ async fn another_customer_or_a_visitor_gets_404_for_an_order() {
 
     let mallory = app.signed_in_customer("mallory@example.com").await;
     assert_eq!(app.status_with(&mallory, &path).await, 404);
-    assert_eq!(app.status_with(&new_client(), &path).await, 404);
+    let visitor = new_client().get(app.url(&path)).send().await.expect("GET");
+    assert_eq!(visitor.status(), 404);
+    let offer = visitor.text().await.expect("body");
+    assert!(offer.contains(&format!("/account/login?next=%2Forders%2F{reference}")));
+    let unknown = app.html_with(&new_client(), "/orders/ZZZZZZZZZZZZZ").await;
+    assert_eq!(
+        unknown.replace("ZZZZZZZZZZZZZ", &reference),
+        offer,
+        "a visitor learns nothing about which orders exist"
+    );
     for guess in [
         "/orders/1",
         "/orders/0000000000001",

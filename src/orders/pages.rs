@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 
@@ -92,7 +93,7 @@ pub async fn show(
     Query(params): Query<OrderParams>,
 ) -> Result<Response, AppError> {
     let Some(user) = session.0.as_ref().and_then(|s| s.user.as_ref()) else {
-        return Err(AppError::NotFound);
+        return sign_in_first(&state, &session, &reference).await;
     };
     if !looks_valid(&reference) {
         return Err(AppError::NotFound);
@@ -134,4 +135,27 @@ pub async fn show(
         placed,
     };
     Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "orders/sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    next: String,
+}
+
+/// A visitor following an order link (from the confirmation email, say) is offered
+/// to sign in, with a 404 like anyone else's: the page is the same for every
+/// reference, so it tells nothing about which orders exist.
+async fn sign_in_first(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+) -> Result<Response, AppError> {
+    let here = format!("/orders/{reference}");
+    let page = SignInPage {
+        layout: Layout::load(state, session, "Sign in to see this order").await?,
+        next: form_urlencoded::byte_serialize(here.as_bytes()).collect(),
+    };
+    Ok((StatusCode::NOT_FOUND, render(&page)?).into_response())
 }

@@ -23,7 +23,7 @@ use crate::security::password::Hasher;
 use crate::security::{client_addr, csrf, session};
 use crate::web::error_pages::dress_bare_errors;
 use crate::web::request_log::{log_request, remember_route};
-use crate::{accounts, cart, catalog, checkout, orders, site, web};
+use crate::{accounts, backoffice, cart, catalog, checkout, orders, site, web};
 
 /// What every handler may use. Cheap to clone: it is a handful of shared handles.
 #[derive(Clone)]
@@ -75,6 +75,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(cart::router())
         .merge(checkout::router())
         .merge(orders::router())
+        .merge(backoffice::router())
         .merge(site::router())
         .merge(web::router())
         .fallback(not_found)

@@ -38,6 +38,17 @@ pub enum Command {
     ImportProducts(ImportArgs),
     /// Create an administrator, or make an existing account one (verified).
     CreateAdmin(CreateAdminArgs),
+    /// Work with the audit log of staff actions.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// What to do with the audit log.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain: exits 0 if every entry is intact, 1 and names
+    /// the first entry that was changed, removed or inserted otherwise.
+    Verify,
 }
 
 /// Options every command shares.

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod backoffice;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

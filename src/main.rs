@@ -7,9 +7,10 @@ use clap::Parser as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use securecart::accounts::{self, service::AdminOutcome};
+use securecart::backoffice::audit::{self, Verdict};
 use securecart::catalog::{demo, import, store};
 use securecart::config::{
-    Cli, Command, CreateAdminArgs, ImportArgs, SeedArgs, ServeArgs, Settings,
+    AuditCommand, Cli, Command, CreateAdminArgs, ImportArgs, SeedArgs, ServeArgs, Settings,
 };
 use securecart::db::Db;
 use securecart::security::password::Password;
@@ -52,6 +53,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import_products(&Settings::from_global(&cli.global), args).await
         }
         Command::CreateAdmin(args) => create_admin(Settings::from_global(&cli.global), args).await,
+        Command::Audit(AuditCommand::Verify) => {
+            verify_audit(&Settings::from_global(&cli.global)).await
+        }
+    }
+}
+
+async fn verify_audit(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let db = open(settings).await?;
+    let verdict = audit::verify(&db).await?;
+    db.close().await;
+    match verdict {
+        Verdict::Intact { entries } => {
+            println!("The audit log is intact: {entries} entries, every hash matches.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Verdict::Broken { seq, reason } => {
+            println!("The audit log is broken at entry {seq}: {reason}.");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

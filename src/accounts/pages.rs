@@ -12,6 +12,8 @@ use crate::accounts::extract::{CurrentUser, safe_next};
 use crate::accounts::service::{self, FieldErrors, LoginOutcome};
 use crate::accounts::store;
 use crate::app::AppState;
+use crate::backoffice::audit;
+use crate::backoffice::extract::{ADMIN, STAFF};
 use crate::cart;
 use crate::error::AppError;
 use crate::security::client_addr::ClientAddr;
@@ -236,7 +238,11 @@ pub async fn login(
 ) -> Result<Response, AppError> {
     let ip = client.0.to_string();
     let (status, error) = match service::login(&state, &form.email, &form.password, &ip).await? {
-        LoginOutcome::Success { user_id } => {
+        LoginOutcome::Success {
+            user_id,
+            email,
+            role,
+        } => {
             // A new id at login: whoever knew the visitor's cookie does not get in. The
             // visitor's cart joins the account's first.
             if let Some(old) = &session.0 {
@@ -255,6 +261,20 @@ pub async fn login(
                 session::destroy(&state.db, &old.id_hash).await?;
             }
             let secret = session::create(&state.db, Some(user_id), &ip).await?;
+            if role == STAFF || role == ADMIN {
+                let actor = audit::Actor {
+                    user_id,
+                    email,
+                    ip: ip.clone(),
+                };
+                let entry = audit::NewEntry {
+                    action: "backoffice.login",
+                    target: &format!("user {user_id}"),
+                    before: serde_json::json!({}),
+                    after: serde_json::json!({ "role": role }),
+                };
+                audit::record_alone(&state.db, &actor, &entry).await?;
+            }
             let settings = &state.settings.sessions;
             let cookie = session::set_cookie(
                 session::cookie_name(settings),

@@ -154,10 +154,14 @@ pub async fn verify_email(state: &AppState, token: &str) -> anyhow::Result<bool>
 }
 
 /// How a login attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
     /// The password is right and the account may sign in.
-    Success { user_id: i64 },
+    Success {
+        user_id: i64,
+        email: String,
+        role: String,
+    },
     /// Wrong email, wrong password, locked or inactive account: one answer for all.
     Refused,
     /// This address has failed too often; it must wait.
@@ -226,6 +230,8 @@ pub async fn login(
             );
             Ok(LoginOutcome::Success {
                 user_id: account.id,
+                email: account.email,
+                role: account.role,
             })
         }
         Verified::Yes { .. } => {

@@ -12,6 +12,7 @@ use crate::security::session::{digest, new_secret};
 pub struct Credentials {
     pub id: i64,
     pub email: String,
+    pub role: String,
     pub password_hash: String,
     pub is_active: i64,
     pub failed_logins: i64,
@@ -29,7 +30,7 @@ pub struct Profile {
     pub last_login_at: Option<i64>,
 }
 
-const CREDENTIALS: &str = "SELECT id, email, password_hash, is_active, failed_logins, \
+const CREDENTIALS: &str = "SELECT id, email, role, password_hash, is_active, failed_logins, \
                            lockouts, locked_until FROM users";
 
 pub async fn credentials_by_key(db: &Db, key: &str) -> anyhow::Result<Option<Credentials>> {

@@ -39,6 +39,7 @@ impl OrderSummary {
 pub struct OrderDetail {
     pub id: i64,
     pub reference: String,
+    pub user_id: Option<i64>,
     pub status: String,
     pub email: String,
     pub item_count: i64,
@@ -137,24 +138,36 @@ pub async fn list_for_user(
     .context("listing a customer's orders")
 }
 
+const DETAIL_COLUMNS: &str = "id, reference, user_id, status, email, item_count, \
+     subtotal_minor, shipping_minor, total_minor, created_at, ship_name AS name, \
+     ship_line1 AS line1, ship_line2 AS line2, ship_city AS city, \
+     ship_postal_code AS postal_code, ship_country AS country";
+
 /// The order with `reference`, if it belongs to `user_id`.
 pub async fn find_for_user(
     db: &Db,
     reference: &str,
     user_id: i64,
 ) -> anyhow::Result<Option<OrderDetail>> {
-    sqlx::query_as(
-        "SELECT id, reference, status, email, item_count, subtotal_minor, shipping_minor, \
-                total_minor, created_at, ship_name AS name, ship_line1 AS line1, \
-                ship_line2 AS line2, ship_city AS city, ship_postal_code AS postal_code, \
-                ship_country AS country \
-         FROM orders WHERE reference = $1 AND user_id = $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {DETAIL_COLUMNS} FROM orders WHERE reference = $1 AND user_id = $2"
+    ))
     .bind(reference)
     .bind(user_id)
     .fetch_optional(db.pool())
     .await
     .context("loading an order")
+}
+
+/// Any customer's order with `reference`, for the back office.
+pub async fn find_any(db: &Db, reference: &str) -> anyhow::Result<Option<OrderDetail>> {
+    sqlx::query_as(&format!(
+        "SELECT {DETAIL_COLUMNS} FROM orders WHERE reference = $1"
+    ))
+    .bind(reference)
+    .fetch_optional(db.pool())
+    .await
+    .context("loading an order for staff")
 }
 
 /// The reference of `user_id`'s order placed with a checkout token, if any.

@@ -1,0 +1,32 @@
+-- The audit log of staff actions: append-only, and chained. Each entry stores the
+-- SHA-256 of its own content and of the entry before it, so an entry changed or
+-- removed behind the database's back breaks the chain (`securecart audit verify`).
+-- audit_head holds the chain's end; appending updates it first, which makes appends
+-- take turns.
+
+CREATE TABLE audit_head (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    seq       BIGINT  NOT NULL,
+    last_hash TEXT    NOT NULL
+);
+INSERT INTO audit_head (id, seq, last_hash) VALUES (1, 0, '');
+
+CREATE TABLE audit_log (
+    seq           BIGINT  PRIMARY KEY,
+    created_at    BIGINT  NOT NULL,
+    actor_user_id BIGINT,
+    actor_email   TEXT    NOT NULL,
+    ip            TEXT    NOT NULL,
+    action        TEXT    NOT NULL,
+    target        TEXT    NOT NULL,
+    before_value  TEXT    NOT NULL,
+    after_value   TEXT    NOT NULL,
+    prev_hash     TEXT    NOT NULL,
+    hash          TEXT    NOT NULL
+);
+CREATE INDEX audit_log_by_time ON audit_log (created_at);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log cannot be deleted'); END;

@@ -1,0 +1,34 @@
+//! The back office (F-07 to F-10, S-04, S-07), under `/admin`. It does not exist for
+//! anyone but staff: a layer on the whole tree answers everyone else the shop's 404
+//! before any route or method is matched, and each handler also states its need with
+//! [`extract::Staff`] or [`extract::Admin`]. Staff actions go to the [`audit`] log.
+
+pub mod audit;
+pub mod extract;
+pub mod layout;
+mod order_moves;
+mod pages;
+pub mod store;
+
+use axum::Router;
+use axum::middleware::from_fn;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+pub fn router() -> Router<AppState> {
+    let admin = Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/orders", get(pages::orders))
+        .route("/orders/{reference}", get(pages::order))
+        .route("/orders/{reference}/status", post(pages::move_order))
+        .route("/audit", get(pages::audit_log))
+        .fallback(not_found)
+        .layer(from_fn(extract::hide_from_non_staff));
+    Router::new().nest("/admin", admin)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}

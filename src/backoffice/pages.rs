@@ -1,0 +1,262 @@
+//! The back office's pages. Every handler takes [`Staff`] or [`Admin`], so none can
+//! run for anyone else; the router's layer has already hidden the back office from
+//! them.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Redirect, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::backoffice::audit::{self, Entry};
+use crate::backoffice::extract::{Admin, Staff};
+use crate::backoffice::layout::{AdminLayout, Section};
+use crate::backoffice::order_moves::{self, MoveRequest};
+use crate::backoffice::store::{self, Dashboard, OrderFilter, PaymentRow, StaffOrderRow};
+use crate::error::AppError;
+use crate::money::Money;
+use crate::orders::reference::looks_valid;
+use crate::orders::status::Status;
+use crate::orders::store::{self as orders, OrderDetail, OrderEvent, OrderLine};
+use crate::web::pagination::Pagination;
+use crate::web::query::{Query, non_empty};
+use crate::web::render;
+
+const PER_PAGE: u32 = 50;
+
+fn page_number(text: Option<&str>) -> u32 {
+    text.and_then(|p| p.trim().parse().ok()).unwrap_or(1)
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/dashboard.html")]
+struct DashboardPage {
+    layout: AdminLayout,
+    figures: Dashboard,
+    recent: Vec<Entry>,
+}
+
+impl DashboardPage {
+    fn revenue_today(&self) -> Money {
+        Money::from_minor(self.figures.revenue_today_minor)
+    }
+}
+
+pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    let figures = store::dashboard(&state.db).await?;
+    let recent = match staff.is_admin() {
+        true => audit::recent(&state.db, 10, 0).await?,
+        false => Vec::new(),
+    };
+    let page = DashboardPage {
+        layout: AdminLayout::new(&state, &staff, "Dashboard", Section::Dashboard),
+        figures,
+        recent,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/orders.html")]
+struct OrdersPage {
+    layout: AdminLayout,
+    orders: Vec<StaffOrderRow>,
+    pagination: Pagination,
+    statuses: [Status; 8],
+    status: Option<Status>,
+    search: String,
+}
+
+impl OrdersPage {
+    fn is_selected(&self, status: &Status) -> bool {
+        self.status == Some(*status)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OrdersParams {
+    status: Option<String>,
+    q: Option<String>,
+    page: Option<String>,
+}
+
+pub async fn orders(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(params): Query<OrdersParams>,
+) -> Result<Response, AppError> {
+    let filter = OrderFilter {
+        status: params.status.as_deref().and_then(Status::parse),
+        search: non_empty(params.q.as_deref()).map(|q| q.chars().take(100).collect()),
+    };
+    let total = store::count_orders(&state.db, &filter).await?;
+    let pagination = Pagination::new(
+        page_number(params.page.as_deref()),
+        PER_PAGE,
+        u64::try_from(total).unwrap_or(0),
+    );
+    let rows =
+        store::list_orders(&state.db, &filter, pagination.limit(), pagination.offset()).await?;
+
+    let page = OrdersPage {
+        layout: AdminLayout::new(&state, &staff, "Orders", Section::Orders),
+        orders: rows,
+        pagination,
+        statuses: Status::ALL,
+        status: filter.status,
+        search: filter.search.unwrap_or_default(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/order.html")]
+struct OrderPage {
+    layout: AdminLayout,
+    order: OrderDetail,
+    status: Option<Status>,
+    lines: Vec<OrderLine>,
+    events: Vec<OrderEvent>,
+    payments: Vec<PaymentRow>,
+    /// The moves the pipeline allows from here, for the forms.
+    moves: Vec<Status>,
+    error: Option<String>,
+}
+
+impl OrderPage {
+    fn event_label(event: &OrderEvent) -> &'static str {
+        Status::parse(&event.status).map_or("Updated", Status::label)
+    }
+
+    fn event_at(event: &OrderEvent) -> String {
+        crate::db::time::display_ms(event.created_at)
+    }
+}
+
+pub async fn order(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(reference): Path<String>,
+) -> Result<Response, AppError> {
+    let order = load_order(&state, &reference).await?;
+    order_page(&state, &staff, order, None).await
+}
+
+async fn load_order(state: &AppState, reference: &str) -> Result<OrderDetail, AppError> {
+    if !looks_valid(reference) {
+        return Err(AppError::NotFound);
+    }
+    orders::find_any(&state.db, reference)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn order_page(
+    state: &AppState,
+    staff: &Staff,
+    order: OrderDetail,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let status = order.status();
+    let moves = status.map_or_else(Vec::new, |from| {
+        Status::ALL
+            .into_iter()
+            .filter(|to| from.can_move_to(*to))
+            .collect()
+    });
+    let page = OrderPage {
+        layout: AdminLayout::new(
+            state,
+            staff,
+            format!("Order {}", order.reference),
+            Section::Orders,
+        ),
+        lines: orders::lines(&state.db, order.id).await?,
+        events: orders::events(&state.db, order.id).await?,
+        payments: store::payments(&state.db, order.id).await?,
+        order,
+        status,
+        moves,
+        error: error.clone(),
+    };
+    let code = match error {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    Ok((code, render(&page)?).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MoveForm {
+    to: String,
+    note: String,
+    tracking: String,
+    restock: Option<String>,
+}
+
+pub async fn move_order(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(reference): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    let order = load_order(&state, &reference).await?;
+    let Some(to) = Status::parse(&form.to) else {
+        return order_page(
+            &state,
+            &staff,
+            order,
+            Some("Choose what to do with the order.".into()),
+        )
+        .await;
+    };
+    if let Err(message) = order_moves::check_fields(&form.note, &form.tracking) {
+        return order_page(&state, &staff, order, Some(message.to_owned())).await;
+    }
+
+    let request = MoveRequest {
+        to,
+        note: form.note,
+        tracking: form.tracking,
+        restock: form.restock.is_some(),
+    };
+    match order_moves::move_order(&state, &staff, &order, &request).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{reference}")).into_response()),
+        Err(message) => order_page(&state, &staff, order, Some(message)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/audit.html")]
+struct AuditPage {
+    layout: AdminLayout,
+    entries: Vec<Entry>,
+    pagination: Pagination,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditParams {
+    page: Option<String>,
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Query(params): Query<AuditParams>,
+) -> Result<Response, AppError> {
+    let total = audit::count(&state.db).await?;
+    let pagination = Pagination::new(
+        page_number(params.page.as_deref()),
+        PER_PAGE,
+        u64::try_from(total).unwrap_or(0),
+    );
+    let page = AuditPage {
+        layout: AdminLayout::new(&state, &admin, "Audit log", Section::Audit),
+        entries: audit::recent(&state.db, pagination.limit(), pagination.offset()).await?,
+        pagination,
+    };
+    Ok(render(&page)?.into_response())
+}

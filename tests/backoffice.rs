@@ -23,7 +23,8 @@ async fn signed_in_as(app: &TestApp, email: &str, role: &str) -> reqwest::Client
 /// A shop with one paid order of 2 mugs (stock 5 → 3); returns it and the customer.
 async fn shop_with_an_order() -> (TestApp, String, reqwest::Client) {
     let app = TestApp::spawn().await;
-    app.import("MUG-1,Oak Mug,A sturdy mug,12.50,5,Kitchen").await;
+    app.import("MUG-1,Oak Mug,A sturdy mug,12.50,5,Kitchen")
+        .await;
     let customer = app.signed_in_customer("ada@example.com").await;
     app.add_to_cart(&customer, "oak-mug", "2", &[]).await;
     let placed = app.checkout(&customer, GOOD_CARD).await;
@@ -39,7 +40,8 @@ async fn move_order(
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
     let page = format!("/admin/orders/{reference}");
-    app.submit_with(staff, &page, &format!("{page}/status"), fields).await
+    app.submit_with(staff, &page, &format!("{page}/status"), fields)
+        .await
 }
 
 async fn status_of(app: &TestApp, reference: &str) -> String {
@@ -83,7 +85,10 @@ async fn the_back_office_is_a_404_for_visitors_and_customers_and_audit_is_for_ad
             assert_eq!(response.status(), expected, "GET {path} as {who}");
             let body = response.text().await.expect("body");
             if who == "customer" {
-                assert_eq!(body, hidden, "{path}: the same 404 as a path that does not exist");
+                assert_eq!(
+                    body, hidden,
+                    "{path}: the same 404 as a path that does not exist"
+                );
             }
             if who == "visitor" {
                 assert_eq!(body, hidden_for_visitor, "{path}");
@@ -93,7 +98,11 @@ async fn the_back_office_is_a_404_for_visitors_and_customers_and_audit_is_for_ad
 
     // Posts: a customer's own valid CSRF token gets them no further than the 404.
     let token = csrf_field(&app.html_with(&customer, "/cart").await).expect("token");
-    for path in [format!("{order}/status"), "/admin".to_owned(), "/admin/nope".to_owned()] {
+    for path in [
+        format!("{order}/status"),
+        "/admin".to_owned(),
+        "/admin/nope".to_owned(),
+    ] {
         let response = customer
             .post(app.url(&path))
             .form(&[("csrf_token", token.as_str()), ("to", "processing")])
@@ -119,7 +128,12 @@ async fn staff_move_an_order_along_the_pipeline_and_the_customer_sees_it() {
 
     let skip = move_order(&app, &staff, &reference, &[("to", "delivered")]).await;
     assert_eq!(skip.status(), 422);
-    assert!(skip.text().await.expect("body").contains("cannot become delivered"));
+    assert!(
+        skip.text()
+            .await
+            .expect("body")
+            .contains("cannot become delivered")
+    );
     assert_eq!(status_of(&app, &reference).await, "paid");
 
     for (to, extra) in [
@@ -134,14 +148,29 @@ async fn staff_move_an_order_along_the_pipeline_and_the_customer_sees_it() {
     let back = move_order(&app, &staff, &reference, &[("to", "processing")]).await;
     assert_eq!(back.status(), 422, "no way back");
 
-    let page = app.html_with(&customer, &format!("/orders/{reference}")).await;
-    for expected in ["Being prepared", "Tracking number: TRACK-123", "Left with a neighbour", "Delivered"] {
-        assert!(page.contains(expected), "the customer's page lacks {expected:?}");
+    let page = app
+        .html_with(&customer, &format!("/orders/{reference}"))
+        .await;
+    for expected in [
+        "Being prepared",
+        "Tracking number: TRACK-123",
+        "Left with a neighbour",
+        "Delivered",
+    ] {
+        assert!(
+            page.contains(expected),
+            "the customer's page lacks {expected:?}"
+        );
     }
     let mails = app.outbox(2).await;
-    assert!(mails.iter().any(|m| m.contains("on its way") && m.contains("TRACK-123")));
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("on its way") && m.contains("TRACK-123"))
+    );
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM order_events WHERE actor_kind = 'staff'").await,
+        app.scalar("SELECT COUNT(*) FROM order_events WHERE actor_kind = 'staff'")
+            .await,
         3
     );
 }
@@ -152,22 +181,39 @@ async fn cancelling_refunds_the_payment_and_restocks() {
     let staff = signed_in_as(&app, "staff@example.com", "staff").await;
     assert_eq!(app.stock_of("MUG-1").await, 3);
 
-    let cancelled = move_order(&app, &staff, &reference, &[("to", "cancelled"), ("note", "Out of glaze")]).await;
+    let cancelled = move_order(
+        &app,
+        &staff,
+        &reference,
+        &[("to", "cancelled"), ("note", "Out of glaze")],
+    )
+    .await;
     assert_eq!(cancelled.status(), 303);
     assert_eq!(status_of(&app, &reference).await, "cancelled");
     assert_eq!(app.stock_of("MUG-1").await, 5, "the mugs are back");
     assert_eq!(
-        app.scalar("SELECT amount_minor FROM payments WHERE kind = 'refund'").await,
+        app.scalar("SELECT amount_minor FROM payments WHERE kind = 'refund'")
+            .await,
         2500
     );
-    let page = app.html_with(&customer, &format!("/orders/{reference}")).await;
+    let page = app
+        .html_with(&customer, &format!("/orders/{reference}"))
+        .await;
     assert!(page.contains("Cancelled") && page.contains("Out of glaze"));
     let mails = app.outbox(2).await;
-    assert!(mails.iter().any(|m| m.contains("cancelled") && m.contains("25.00")));
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("cancelled") && m.contains("25.00"))
+    );
 
     let again = move_order(&app, &staff, &reference, &[("to", "refunded")]).await;
     assert_eq!(again.status(), 422, "a cancelled order is closed");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments WHERE kind = 'refund'").await, 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM payments WHERE kind = 'refund'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -185,10 +231,16 @@ async fn a_refund_restocks_only_when_asked() {
         let refunded = move_order(&app, &staff, &reference, &fields).await;
         assert_eq!(refunded.status(), 303);
         assert_eq!(status_of(&app, &reference).await, "refunded");
-        assert_eq!(app.stock_of("MUG-1").await, stock_after, "restock: {restock}");
         assert_eq!(
-            app.scalar("SELECT CAST(SUM(amount_minor) AS BIGINT) FROM payments WHERE kind = 'refund'")
-                .await,
+            app.stock_of("MUG-1").await,
+            stock_after,
+            "restock: {restock}"
+        );
+        assert_eq!(
+            app.scalar(
+                "SELECT CAST(SUM(amount_minor) AS BIGINT) FROM payments WHERE kind = 'refund'"
+            )
+            .await,
             2500
         );
     }
@@ -197,19 +249,27 @@ async fn a_refund_restocks_only_when_asked() {
 #[tokio::test]
 async fn markup_a_customer_typed_is_escaped_in_the_back_office() {
     let app = TestApp::spawn().await;
-    app.import("MUG-1,Oak Mug,A sturdy mug,12.50,5,Kitchen").await;
+    app.import("MUG-1,Oak Mug,A sturdy mug,12.50,5,Kitchen")
+        .await;
     let customer = app.signed_in_customer("ada@example.com").await;
     app.add_to_cart(&customer, "oak-mug", "1", &[]).await;
     let mut address: Vec<(&str, &str)> = crate::support::shop::ADDRESS.to_vec();
     address[0] = ("name", "<script>alert(1)</script>");
-    app.submit_with(&customer, "/checkout", "/checkout/shipping", &address).await;
+    app.submit_with(&customer, "/checkout", "/checkout/shipping", &address)
+        .await;
     let tokens = app.payment_tokens(&customer).await;
     let placed = app.pay_with_tokens(&customer, &tokens, GOOD_CARD).await;
     let reference = order_reference(&location(&placed)).expect("order");
 
     let staff = signed_in_as(&app, "staff@example.com", "staff").await;
     let note = "<img src=x onerror=alert(2)>";
-    move_order(&app, &staff, &reference, &[("to", "processing"), ("note", note)]).await;
+    move_order(
+        &app,
+        &staff,
+        &reference,
+        &[("to", "processing"), ("note", note)],
+    )
+    .await;
     let admin = signed_in_as(&app, "admin@example.com", "admin").await;
     for (client, path) in [
         (&staff, format!("/admin/orders/{reference}")),
@@ -217,7 +277,10 @@ async fn markup_a_customer_typed_is_escaped_in_the_back_office() {
         (&customer, format!("/orders/{reference}")),
     ] {
         let page = app.html_with(client, &path).await;
-        assert!(!page.contains("<script>alert(1)") && !page.contains("<img src=x"), "{path}");
+        assert!(
+            !page.contains("<script>alert(1)") && !page.contains("<img src=x"),
+            "{path}"
+        );
     }
 }
 
@@ -235,7 +298,10 @@ async fn every_staff_action_is_in_an_audit_log_the_database_will_not_change() {
     assert_eq!(
         actions,
         [
-            ("backoffice.login".to_owned(), "staff@example.com".to_owned()),
+            (
+                "backoffice.login".to_owned(),
+                "staff@example.com".to_owned()
+            ),
             ("order.status".to_owned(), "staff@example.com".to_owned()),
         ]
     );
@@ -249,7 +315,10 @@ async fn every_staff_action_is_in_an_audit_log_the_database_will_not_change() {
         "UPDATE audit_log SET actor_email = 'someone@else.example'",
         "DELETE FROM audit_log",
     ] {
-        assert!(sqlx::query(sql).execute(app.db.pool()).await.is_err(), "{sql}");
+        assert!(
+            sqlx::query(sql).execute(app.db.pool()).await.is_err(),
+            "{sql}"
+        );
     }
 }
 
@@ -297,7 +366,10 @@ async fn audit_verify_finds_an_entry_changed_behind_the_triggers() {
         securecart::db::Dialect::Sqlite => "DROP TRIGGER audit_log_no_update",
         securecart::db::Dialect::Postgres => "DROP TRIGGER audit_log_fixed ON audit_log",
     };
-    sqlx::query(drop).execute(db.pool()).await.expect("dropping the trigger");
+    sqlx::query(drop)
+        .execute(db.pool())
+        .await
+        .expect("dropping the trigger");
     sqlx::query("UPDATE audit_log SET after_value = '{\"stock\":200}' WHERE seq = 2")
         .execute(db.pool())
         .await

@@ -8,6 +8,8 @@ pub mod extract;
 pub mod layout;
 mod order_moves;
 mod pages;
+pub mod product_store;
+mod products;
 pub mod store;
 
 use axum::Router;
@@ -23,6 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(pages::orders))
         .route("/orders/{reference}", get(pages::order))
         .route("/orders/{reference}/status", post(pages::move_order))
+        .route("/products", get(products::list).post(products::create))
+        .route("/products/new", get(products::new_form))
+        .route(
+            "/products/{id}",
+            get(products::edit_form).post(products::update),
+        )
+        .route("/products/{id}/active", post(products::set_active))
+        .route("/products/{id}/stock", post(products::adjust_stock))
         .route("/audit", get(pages::audit_log))
         .fallback(not_found)
         .layer(from_fn(extract::hide_from_non_staff));

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
+use crate::catalog::fields::Sku;
 use crate::catalog::import::ProductRow;
 use crate::catalog::slug::slugify;
 use crate::db::{Db, like_escape, time::now_ms};
@@ -323,7 +324,7 @@ pub async fn upsert_products(
             summary.updated += 1;
         } else {
             let base = slug_hint(row).unwrap_or_else(|| slugify(&row.name));
-            let slug = free_product_slug(&mut tx, &base, row).await?;
+            let slug = free_product_slug(&mut tx, &base, &row.sku).await?;
             sqlx::query(
                 "INSERT INTO products (sku, slug, name, description, price_minor, stock, active, \
                  category_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8)",
@@ -349,7 +350,7 @@ pub async fn upsert_products(
 
 /// The id of the category called `name` (compared without case), creating it if
 /// needed. Returns whether it was created.
-async fn ensure_category(
+pub(crate) async fn ensure_category(
     tx: &mut Transaction<'static, Any>,
     name: &str,
     now: i64,
@@ -387,12 +388,13 @@ async fn ensure_category(
     Ok((id, true))
 }
 
-async fn free_product_slug(
+/// A slug no product has yet: `base`, or `base` with the SKU, or with a counter too.
+pub(crate) async fn free_product_slug(
     tx: &mut Transaction<'static, Any>,
     base: &str,
-    row: &ProductRow,
+    sku: &Sku,
 ) -> anyhow::Result<String> {
-    let sku_slug = slugify(row.sku.as_str());
+    let sku_slug = slugify(sku.as_str());
     let candidates = [
         base.to_owned(),
         format!("{base}-{sku_slug}").trim_matches('-').to_owned(),

@@ -1,8 +1,9 @@
--- The audit log of staff actions: append-only, and chained. Each entry stores the
--- SHA-256 of its own content and of the entry before it, so an entry changed or
--- removed behind the database's back breaks the chain (`securecart audit verify`).
--- audit_head holds the chain's end; appending updates it first, which makes appends
--- take turns.
+-- The back office: the audit log of staff actions, and stock adjustments.
+--
+-- The audit log is append-only and chained. Each entry stores the SHA-256 of its own
+-- content and of the entry before it, so an entry changed or removed behind the
+-- database's back breaks the chain (`securecart audit verify`). audit_head holds the
+-- chain's end; appending updates it first, which makes appends take turns.
 
 CREATE TABLE audit_head (
     id        INTEGER PRIMARY KEY CHECK (id = 1),
@@ -30,3 +31,15 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log cannot be deleted'); END;
+
+-- Stock changed by hand in the back office, with the reason staff gave.
+CREATE TABLE stock_adjustments (
+    id            INTEGER PRIMARY KEY,
+    product_id    INTEGER NOT NULL REFERENCES products (id),
+    delta         BIGINT  NOT NULL CHECK (delta <> 0),
+    stock_after   BIGINT  NOT NULL CHECK (stock_after >= 0),
+    reason        TEXT    NOT NULL,
+    actor_user_id BIGINT,
+    created_at    BIGINT  NOT NULL
+);
+CREATE INDEX stock_adjustments_by_product ON stock_adjustments (product_id, created_at);

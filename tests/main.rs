@@ -5,6 +5,7 @@
 
 mod accounts;
 mod admin_products;
+mod admin_users;
 mod backoffice;
 mod card_data;
 mod cart;

@@ -43,3 +43,7 @@ CREATE TABLE stock_adjustments (
     created_at    BIGINT  NOT NULL
 );
 CREATE INDEX stock_adjustments_by_product ON stock_adjustments (product_id, created_at);
+
+-- When the session's user last typed their password again, for sensitive back-office
+-- actions (a login counts too: a session starts at login).
+ALTER TABLE sessions ADD COLUMN reauthenticated_at BIGINT;

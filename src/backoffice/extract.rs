@@ -16,6 +16,9 @@ use crate::security::session::{CurrentSession, SessionUser};
 pub const STAFF: &str = "staff";
 pub const ADMIN: &str = "admin";
 
+/// How long a typed password counts for sensitive actions: 15 minutes.
+pub const REAUTH_AFTER_MS: i64 = 15 * 60 * 1000;
+
 /// A signed-in member of staff (or an administrator), with the session's CSRF token
 /// for the page's forms.
 #[derive(Debug, Clone)]
@@ -23,11 +26,21 @@ pub struct Staff {
     pub user: SessionUser,
     pub csrf_token: String,
     pub ip: String,
+    pub session_id_hash: String,
+    /// When they last typed their password, see [`Staff::recently_authenticated`].
+    pub authenticated_at: i64,
 }
 
 impl Staff {
     pub fn is_admin(&self) -> bool {
         self.user.role == ADMIN
+    }
+
+    /// Whether they typed their password within [`REAUTH_AFTER_MS`]: sensitive actions
+    /// (role changes, deactivations, refunds) ask for it again otherwise, so a session
+    /// left open on a shared screen cannot do them.
+    pub fn recently_authenticated(&self) -> bool {
+        crate::db::time::now_ms() - self.authenticated_at <= REAUTH_AFTER_MS
     }
 
     /// The staff member as the audit log records them.
@@ -48,6 +61,8 @@ impl Staff {
             user: user.clone(),
             csrf_token: session.csrf_token.clone(),
             ip: ClientAddr::from_parts(parts).0.to_string(),
+            session_id_hash: session.id_hash.clone(),
+            authenticated_at: session.authenticated_at,
         })
     }
 }

@@ -14,6 +14,7 @@ pub enum Section {
     Dashboard,
     Orders,
     Products,
+    Users,
     Audit,
 }
 

@@ -11,6 +11,8 @@ mod pages;
 pub mod product_store;
 mod products;
 pub mod store;
+pub mod user_store;
+pub(crate) mod users;
 
 use axum::Router;
 use axum::middleware::from_fn;
@@ -33,6 +35,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/products/{id}/active", post(products::set_active))
         .route("/products/{id}/stock", post(products::adjust_stock))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::show).post(users::change))
+        .route("/confirm", get(users::confirm_form).post(users::confirm))
         .route("/audit", get(pages::audit_log))
         .fallback(not_found)
         .layer(from_fn(extract::hide_from_non_staff));

@@ -217,6 +217,13 @@ pub async fn move_order(
         return order_page(&state, &staff, order, Some(message.to_owned())).await;
     }
 
+    // Money leaves the shop: ask for the password if the last one is not recent.
+    if matches!(to, Status::Cancelled | Status::Refunded) && !staff.recently_authenticated() {
+        return Ok(crate::backoffice::users::confirm_redirect(&format!(
+            "/admin/orders/{reference}"
+        )));
+    }
+
     let request = MoveRequest {
         to,
         note: form.note,

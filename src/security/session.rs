@@ -43,6 +43,8 @@ pub struct Session {
     pub id_hash: String,
     pub csrf_token: String,
     pub user: Option<SessionUser>,
+    /// When the user last typed their password: at login, or to confirm it since.
+    pub authenticated_at: i64,
 }
 
 /// What the session layer found: a live session, or none.
@@ -138,7 +140,7 @@ pub async fn load(
 ) -> anyhow::Result<Option<Session>> {
     let id_hash = digest(secret);
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.user_id, \
+        "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.reauthenticated_at, s.user_id, \
                 u.email, u.role, u.email_verified_at, u.is_active \
          FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
     )
@@ -182,6 +184,7 @@ pub async fn load(
         id_hash,
         csrf_token: row.csrf_token,
         user,
+        authenticated_at: row.reauthenticated_at.unwrap_or(0).max(row.created_at),
     }))
 }
 
@@ -191,11 +194,23 @@ struct SessionRow {
     csrf_token: String,
     created_at: i64,
     last_seen_at: i64,
+    reauthenticated_at: Option<i64>,
     user_id: Option<i64>,
     email: Option<String>,
     role: Option<String>,
     email_verified_at: Option<i64>,
     is_active: Option<i64>,
+}
+
+/// Records that the session's user has just confirmed their password.
+pub async fn mark_reauthenticated(db: &Db, id_hash: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE sessions SET reauthenticated_at = $1 WHERE id_hash = $2")
+        .bind(now_ms())
+        .bind(id_hash)
+        .execute(db.pool())
+        .await
+        .context("recording a password confirmation")?;
+    Ok(())
 }
 
 pub async fn destroy(db: &Db, id_hash: &str) -> anyhow::Result<()> {

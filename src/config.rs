@@ -333,6 +333,11 @@ impl Settings {
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
+
+    /// Where uploaded product images are kept.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("media").join("uploads")
+    }
 }
 
 /// The configured URL, or the SQLite file inside the data folder.

@@ -236,3 +236,105 @@ async fn product_pages_are_hidden_from_customers_and_markup_is_escaped() {
         assert_eq!(app.status_with(&new_client(), path).await, 404, "{path}");
     }
 }
+
+/// A multipart body with the CSRF token first and then `image`, as a browser sends it.
+fn multipart(token: Option<&str>, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----securecart-test-boundary";
+    let mut body = Vec::new();
+    if let Some(token) = token {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn png_with_a_tail() -> Vec<u8> {
+    let picture = image::RgbImage::from_pixel(40, 30, image::Rgb([10, 120, 90]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("a test PNG");
+    out.extend_from_slice(b"<html><script>alert(1)</script></html>");
+    out
+}
+
+#[tokio::test]
+async fn an_uploaded_image_is_re_encoded_and_served_safely() {
+    let app = TestApp::spawn().await;
+    let staff = staff(&app).await;
+    let id = create(&app, &staff).await;
+    let page = format!("/admin/products/{id}");
+    let token = crate::support::csrf_field(&app.html_with(&staff, &page).await).expect("token");
+    let upload = |token: Option<String>, name: &'static str, bytes: Vec<u8>| {
+        let (content_type, body) = multipart(token.as_deref(), name, &bytes);
+        staff
+            .post(app.url(&format!("{page}/image")))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let forged = upload(None, "x.png", png_with_a_tail())
+        .await
+        .expect("POST");
+    assert_eq!(forged.status(), 403, "uploads need the CSRF token");
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#.to_vec();
+    let refused = upload(Some(token.clone()), "x.svg", svg)
+        .await
+        .expect("POST");
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("body")
+            .contains("SVG and other formats are not accepted")
+    );
+
+    let stored = upload(Some(token), "lamp.png", png_with_a_tail())
+        .await
+        .expect("POST");
+    assert_eq!(location(&stored), format!("{page}?notice=image"));
+    let image: String = sqlx::query_scalar("SELECT image FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("image");
+    assert!(image.starts_with("uploads/") && image.ends_with(".png") && !image.contains("lamp"));
+
+    let shop = app
+        .html_with(&new_client(), "/products/brass-reading-lamp")
+        .await;
+    assert!(shop.contains(&format!("/media/{image}")));
+    let served = new_client()
+        .get(app.url(&format!("/media/{image}")))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    let bytes = served.bytes().await.expect("bytes");
+    assert!(
+        !bytes.windows(8).any(|w| w == b"<script>"),
+        "the tail is gone"
+    );
+    assert!(image::load_from_memory(&bytes).is_ok());
+    for path in [
+        "/media/uploads/..%2F..%2Fsecurecart.db",
+        "/media/uploads/nothing.png",
+    ] {
+        assert_eq!(app.status_with(&new_client(), path).await, 404, "{path}");
+    }
+}

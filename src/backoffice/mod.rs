@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/products/{id}/active", post(products::set_active))
         .route("/products/{id}/stock", post(products::adjust_stock))
+        .route("/products/{id}/image", post(products::upload_image))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show).post(users::change))
         .route("/confirm", get(users::confirm_form).post(users::confirm))

@@ -305,6 +305,40 @@ pub async fn set_active(
     Ok(())
 }
 
+/// Gives a product a newly stored image.
+pub async fn set_image(
+    db: &Db,
+    actor: &Actor,
+    product: &StaffProduct,
+    path: &str,
+) -> anyhow::Result<()> {
+    let mut tx = db
+        .pool()
+        .begin()
+        .await
+        .context("starting an image change")?;
+    sqlx::query("UPDATE products SET image = $1, updated_at = $2 WHERE id = $3")
+        .bind(path)
+        .bind(now_ms())
+        .bind(product.id)
+        .execute(&mut *tx)
+        .await
+        .context("changing a product's image")?;
+    audit::record(
+        &mut tx,
+        actor,
+        &NewEntry {
+            action: "product.image",
+            target: &format!("product {}", product.sku),
+            before: json!({ "image": product.image }),
+            after: json!({ "image": path }),
+        },
+    )
+    .await?;
+    tx.commit().await.context("committing an image change")?;
+    Ok(())
+}
+
 /// Changes the stock by `delta` for `reason`. `Ok(None)` when the stock would go
 /// below zero (it may have changed since the form was shown); else the new stock.
 pub async fn adjust_stock(

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use crate::backoffice::product_store::{
     self as store, Adjustment, ProductFields, ProductQuery, StaffProduct,
 };
 use crate::catalog::fields::{self, Sku};
+use crate::catalog::images;
 use crate::error::AppError;
 use crate::web::form::FieldErrors;
 use crate::web::pagination::Pagination;
@@ -228,6 +229,7 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "created" => Some("The product is created and on sale."),
         "saved" => Some("Your changes are saved."),
         "stock" => Some("The stock is adjusted."),
+        "image" => Some("The new image is in place."),
         "active" => Some("The product is on sale again."),
         "inactive" => Some("The product is withdrawn from sale."),
         _ => None,
@@ -329,6 +331,49 @@ pub async fn adjust_stock(
             form_page(&state, &staff, Some(product), page_form, errors, None).await
         }
     }
+}
+
+/// Uploads a product image: the multipart field `image`, re-encoded before it is kept.
+pub async fn upload_image(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let product = load(&state, &id).await?;
+    let mut upload = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("The upload could not be read.".into()))?
+    {
+        if field.name() == Some("image") {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::BadRequest("The upload could not be read.".into()))?;
+            upload = Some(bytes);
+        }
+    }
+    let bytes = upload.unwrap_or_default();
+
+    // Decoding is CPU work: off the async threads.
+    let png = tokio::task::spawn_blocking(move || images::reencode(&bytes))
+        .await
+        .map_err(|e| anyhow::anyhow!("image task failed: {e}"))?;
+    let png = match png {
+        Ok(png) => png,
+        Err(refusal) => {
+            tracing::info!(event = "security.upload_refused", user.id = staff.user.id, reason = %refusal, "image refused");
+            let mut errors = FieldErrors::default();
+            errors.add("image", refusal.to_string());
+            let form = ProductForm::of(&product);
+            return form_page(&state, &staff, Some(product), form, errors, None).await;
+        }
+    };
+    let path = images::store(&state.settings.uploads_dir(), png).await?;
+    store::set_image(&state.db, &staff.actor(), &product, &path).await?;
+    Ok(Redirect::to(&format!("/admin/products/{}?notice=image", product.id)).into_response())
 }
 
 /// A stock change: a whole number other than zero, with an optional sign.

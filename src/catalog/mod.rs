@@ -4,6 +4,7 @@
 pub mod art;
 pub mod demo;
 pub mod fields;
+pub mod images;
 pub mod import;
 pub(crate) mod pages;
 pub mod slug;
@@ -20,4 +21,5 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(pages::list))
         .route("/products/{slug}", get(pages::product))
         .route("/media/art/{file}", get(art::serve))
+        .route("/media/uploads/{file}", get(images::serve))
 }

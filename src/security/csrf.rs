@@ -134,24 +134,48 @@ async fn check(state: &AppState, request: Request) -> Result<Request, Response> 
     }
 }
 
-/// Reads `csrf_token` from a urlencoded form, putting the body back for the handler.
+/// Reads `csrf_token` from a urlencoded or multipart form, putting the body back for
+/// the handler.
 async fn form_token(request: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or("")
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let boundary = content_type
+        .starts_with("multipart/form-data")
+        .then(|| multer::parse_boundary(&content_type).ok())
+        .flatten();
+    if !is_form && boundary.is_none() {
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| AppError::PayloadTooLarge.into_response())?;
-    let token = form_urlencoded::parse(&bytes)
-        .find(|(name, _)| name == FORM_FIELD)
-        .map(|(_, value)| value.into_owned());
+    let token = match boundary {
+        Some(boundary) => multipart_token(bytes.clone(), boundary).await,
+        None => form_urlencoded::parse(&bytes)
+            .find(|(name, _)| name == FORM_FIELD)
+            .map(|(_, value)| value.into_owned()),
+    };
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+/// The `csrf_token` field of a multipart body. The forms put it first, so only the
+/// fields before it are read.
+async fn multipart_token(bytes: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(FORM_FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// `Ok` when neither `Origin` nor `Referer` names another site. Ours is the public

@@ -13,6 +13,7 @@ use securecart::config::{
     AuditCommand, Cli, Command, CreateAdminArgs, ImportArgs, SeedArgs, ServeArgs, Settings,
 };
 use securecart::db::Db;
+use securecart::security::events;
 use securecart::security::password::Password;
 use securecart::{AppState, server, telemetry};
 
@@ -113,16 +114,26 @@ async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Removes expired sessions and spent tokens every few minutes.
+/// Every minute, adds the security event tallies to the database; every five,
+/// removes expired sessions, spent tokens and old counts.
 async fn purge_periodically(state: AppState) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
-    loop {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    for minute in 0u64.. {
         every.tick().await;
+        if let Err(err) = events::flush(&state.db).await {
+            tracing::warn!(error = format!("{err:#}"), "saving security counts failed");
+        }
+        if minute % 5 != 0 {
+            continue;
+        }
         if let Err(err) = accounts::service::purge(&state).await {
             tracing::warn!(
                 error = format!("{err:#}"),
                 "purging expired sessions failed"
             );
+        }
+        if let Err(err) = events::purge(&state.db).await {
+            tracing::warn!(error = format!("{err:#}"), "purging security counts failed");
         }
     }
 }

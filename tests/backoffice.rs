@@ -405,3 +405,40 @@ async fn a_refund_wants_a_recent_password() {
         "moves that move no money need no password"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_security_events() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let counting = tracing_subscriber::registry().with(securecart::security::events::EventCounter);
+    let _guard = tracing::subscriber::set_default(counting);
+
+    let (app, _reference, customer) = shop_with_an_order().await;
+    for _ in 0..3 {
+        let forged = customer
+            .post(app.url("/cart/add"))
+            .form(&[("product", "oak-mug"), ("quantity", "1")])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(forged.status(), 403);
+    }
+    assert_eq!(app.status_with(&customer, "/admin").await, 404);
+    securecart::security::events::flush(&app.db)
+        .await
+        .expect("flush");
+
+    let staff = signed_in_as(&app, "staff@example.com", "staff").await;
+    let dashboard = app.html_with(&staff, "/admin").await;
+    let row = |label: &str, count: i64| {
+        format!("<th scope=\"row\">{label}</th><td class=\"num\">{count}</td>")
+    };
+    assert!(
+        dashboard.contains(&row(
+            "Requests refused for a missing or wrong CSRF token",
+            3
+        )),
+        "{dashboard}"
+    );
+    assert!(dashboard.contains(&row("Back-office requests refused", 1)));
+    assert!(dashboard.contains("Orders today") && dashboard.contains("€25.00"));
+}

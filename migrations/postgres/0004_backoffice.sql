@@ -47,3 +47,12 @@ CREATE INDEX stock_adjustments_by_product ON stock_adjustments (product_id, crea
 -- When the session's user last typed their password again, for sensitive back-office
 -- actions (a login counts too: a session starts at login).
 ALTER TABLE sessions ADD COLUMN reauthenticated_at BIGINT;
+
+-- How many of each security event (`security.*` in the log) happened per hour, for
+-- the dashboard. Counted in memory and added here every minute.
+CREATE TABLE security_event_counts (
+    hour  BIGINT NOT NULL,
+    kind  TEXT   NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (hour, kind)
+);

@@ -36,9 +36,27 @@ struct DashboardPage {
     layout: AdminLayout,
     figures: Dashboard,
     recent: Vec<Entry>,
+    /// Security events of the last 24 hours by kind.
+    security: Vec<(String, i64)>,
 }
 
 impl DashboardPage {
+    fn event_label(kind: &str) -> &str {
+        match kind {
+            "csrf_refused" => "Requests refused for a missing or wrong CSRF token",
+            "access_denied" => "Back-office requests refused",
+            "login_failed" => "Failed sign-ins",
+            "account_locked" => "Accounts locked after failed sign-ins",
+            "login_locked" => "Sign-ins to a locked account",
+            "address_throttled" => "Sign-ins throttled by address",
+            "payment_throttled" => "Payments paused after declined cards",
+            "upload_refused" => "Uploads refused",
+            "reauth_failed" => "Wrong passwords at a confirmation",
+            "reauthenticated" => "Passwords confirmed for sensitive actions",
+            other => other,
+        }
+    }
+
     fn revenue_today(&self) -> Money {
         Money::from_minor(self.figures.revenue_today_minor)
     }
@@ -54,6 +72,7 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Re
         layout: AdminLayout::new(&state, &staff, "Dashboard", Section::Dashboard),
         figures,
         recent,
+        security: crate::security::events::last_day(&state.db).await?,
     };
     Ok(render(&page)?.into_response())
 }

@@ -3,6 +3,7 @@
 
 pub mod client_addr;
 pub mod csrf;
+pub mod events;
 pub mod headers;
 pub mod password;
 pub mod session;

@@ -407,38 +407,145 @@ async fn a_refund_wants_a_recent_password() {
 }
 
 #[tokio::test]
-async fn the_dashboard_counts_security_events() {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    let counting = tracing_subscriber::registry().with(securecart::security::events::EventCounter);
-    let _guard = tracing::subscriber::set_default(counting);
-
-    let (app, _reference, customer) = shop_with_an_order().await;
-    for _ in 0..3 {
-        let forged = customer
-            .post(app.url("/cart/add"))
-            .form(&[("product", "oak-mug"), ("quantity", "1")])
-            .send()
+async fn the_dashboard_shows_the_days_security_events_and_figures() {
+    let (app, _reference, _customer) = shop_with_an_order().await;
+    let hour = securecart::db::time::now_ms() / 3_600_000;
+    for (hours_ago, kind, count) in [
+        (0, "csrf_refused", 2),
+        (5, "csrf_refused", 1),
+        (1, "access_denied", 4),
+        (30, "account_locked", 9),
+    ] {
+        sqlx::query("INSERT INTO security_event_counts (hour, kind, count) VALUES ($1, $2, $3)")
+            .bind(hour - hours_ago)
+            .bind(kind)
+            .bind(count)
+            .execute(app.db.pool())
             .await
-            .expect("POST");
-        assert_eq!(forged.status(), 403);
+            .expect("a count");
     }
-    assert_eq!(app.status_with(&customer, "/admin").await, 404);
-    securecart::security::events::flush(&app.db)
-        .await
-        .expect("flush");
 
     let staff = signed_in_as(&app, "staff@example.com", "staff").await;
     let dashboard = app.html_with(&staff, "/admin").await;
     let row = |label: &str, count: i64| {
         format!("<th scope=\"row\">{label}</th><td class=\"num\">{count}</td>")
     };
-    assert!(
-        dashboard.contains(&row(
-            "Requests refused for a missing or wrong CSRF token",
-            3
-        )),
-        "{dashboard}"
-    );
-    assert!(dashboard.contains(&row("Back-office requests refused", 1)));
+    assert!(dashboard.contains(&row(
+        "Requests refused for a missing or wrong CSRF token",
+        3
+    )));
+    assert!(dashboard.contains(&row("Back-office requests refused", 4)));
+    assert!(!dashboard.contains("Accounts locked"), "older than a day");
     assert!(dashboard.contains("Orders today") && dashboard.contains("€25.00"));
+}
+
+#[tokio::test]
+async fn items_are_refunded_line_by_line_until_nothing_is_left() {
+    let app = TestApp::spawn().await;
+    app.import(
+        "MUG-1,Oak Mug,A sturdy mug,12.50,5,Kitchen\n\
+         KNIFE-1,Chef Knife,Sharp,89.00,3,Kitchen",
+    )
+    .await;
+    let customer = app.signed_in_customer("ada@example.com").await;
+    app.add_to_cart(&customer, "oak-mug", "2", &[]).await;
+    app.add_to_cart(&customer, "chef-knife", "1", &[]).await;
+    let placed = app.checkout(&customer, GOOD_CARD).await;
+    let reference = order_reference(&location(&placed)).expect("an order");
+    let staff = signed_in_as(&app, "staff@example.com", "staff").await;
+    let line = |sku: &'static str| {
+        let app = &app;
+        async move {
+            app.scalar(&format!("SELECT id FROM order_lines WHERE sku = '{sku}'"))
+                .await
+        }
+    };
+    let (mug, knife) = (line("MUG-1").await, line("KNIFE-1").await);
+    let refund = |fields: Vec<(String, String)>| {
+        let page = format!("/admin/orders/{reference}");
+        let staff = &staff;
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            app.submit_with(staff, &page, &format!("{page}/refund"), &fields)
+                .await
+        }
+    };
+    let units = |line: i64, n: &str| (format!("units_{line}"), n.to_owned());
+
+    let first = refund(vec![
+        units(mug, "1"),
+        units(knife, "0"),
+        ("restock".into(), "on".into()),
+    ])
+    .await;
+    assert_eq!(first.status(), 303);
+    assert_eq!(
+        status_of(&app, &reference).await,
+        "paid",
+        "a partial refund keeps the status"
+    );
+    assert_eq!(app.stock_of("MUG-1").await, 4, "the refunded mug is back");
+
+    let too_many = refund(vec![units(mug, "2")]).await;
+    assert_eq!(too_many.status(), 422);
+    assert!(
+        too_many
+            .text()
+            .await
+            .expect("body")
+            .contains("Only 1 of Oak Mug can still be refunded.")
+    );
+    let nothing = refund(vec![units(mug, "0")]).await;
+    assert_eq!(nothing.status(), 422);
+
+    let rest = refund(vec![units(mug, "1"), units(knife, "1")]).await;
+    assert_eq!(rest.status(), 303);
+    assert_eq!(
+        status_of(&app, &reference).await,
+        "refunded",
+        "nothing is left"
+    );
+    assert_eq!(app.stock_of("MUG-1").await, 4, "no restock this time");
+    assert_eq!(app.stock_of("KNIFE-1").await, 2);
+    assert_eq!(
+        app.scalar("SELECT CAST(SUM(amount_minor) AS BIGINT) FROM payments WHERE kind = 'refund'")
+            .await,
+        app.scalar("SELECT total_minor FROM orders").await,
+        "refunds add up to the order's total"
+    );
+    let page = app
+        .html_with(&customer, &format!("/orders/{reference}"))
+        .await;
+    assert!(page.contains("Refunded €12.50: 1 × Oak Mug"));
+}
+
+#[tokio::test]
+async fn cancelling_after_a_partial_refund_pays_back_and_restocks_only_the_rest() {
+    let (app, reference, _customer) = shop_with_an_order().await;
+    let staff = signed_in_as(&app, "staff@example.com", "staff").await;
+    let mug = app.scalar("SELECT id FROM order_lines").await;
+    let page = format!("/admin/orders/{reference}");
+    let units = format!("units_{mug}");
+    app.submit_with(
+        &staff,
+        &page,
+        &format!("{page}/refund"),
+        &[(units.as_str(), "1"), ("restock", "on")],
+    )
+    .await;
+    assert_eq!(app.stock_of("MUG-1").await, 4);
+
+    let cancelled = move_order(&app, &staff, &reference, &[("to", "cancelled")]).await;
+    assert_eq!(cancelled.status(), 303);
+    assert_eq!(app.stock_of("MUG-1").await, 5, "one more back, not two");
+    let refunds: Vec<i64> =
+        sqlx::query_scalar("SELECT amount_minor FROM payments WHERE kind = 'refund' ORDER BY id")
+            .fetch_all(app.db.pool())
+            .await
+            .expect("refunds");
+    assert_eq!(refunds, [1250, 1250]);
 }

@@ -56,3 +56,18 @@ CREATE TABLE security_event_counts (
     count BIGINT NOT NULL,
     PRIMARY KEY (hour, kind)
 );
+
+-- Which items a refund paid back, line by line, and whether they went back in stock.
+CREATE TABLE refund_lines (
+    id            INTEGER PRIMARY KEY,
+    payment_id    INTEGER NOT NULL REFERENCES payments (id),
+    order_line_id INTEGER NOT NULL REFERENCES order_lines (id),
+    quantity      BIGINT  NOT NULL CHECK (quantity > 0),
+    restocked     INTEGER NOT NULL CHECK (restocked IN (0, 1))
+);
+CREATE INDEX refund_lines_by_line ON refund_lines (order_line_id);
+
+CREATE TRIGGER refund_lines_no_update BEFORE UPDATE ON refund_lines
+BEGIN SELECT RAISE(ABORT, 'refund lines cannot be changed once written'); END;
+CREATE TRIGGER refund_lines_no_delete BEFORE DELETE ON refund_lines
+BEGIN SELECT RAISE(ABORT, 'refund lines cannot be deleted'); END;

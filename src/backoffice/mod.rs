@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(pages::orders))
         .route("/orders/{reference}", get(pages::order))
         .route("/orders/{reference}/status", post(pages::move_order))
+        .route("/orders/{reference}/refund", post(pages::refund_items))
         .route("/products", get(products::list).post(products::create))
         .route("/products/new", get(products::new_form))
         .route(

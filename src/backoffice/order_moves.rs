@@ -57,7 +57,37 @@ struct PaidCharge {
     currency: String,
 }
 
+/// An order line with what is left of it after earlier refunds.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundableLine {
+    pub id: i64,
+    pub product_id: i64,
+    pub name: String,
+    pub unit_price_minor: i64,
+    /// Units not refunded yet.
+    pub remaining: i64,
+}
+
+pub async fn refundable_lines(
+    db: &crate::db::Db,
+    order_id: i64,
+) -> anyhow::Result<Vec<RefundableLine>> {
+    sqlx::query_as(
+        "SELECT l.id, l.product_id, l.name, l.unit_price_minor, \
+                l.quantity - CAST(COALESCE((SELECT SUM(r.quantity) FROM refund_lines r \
+                                            WHERE r.order_line_id = l.id), 0) AS BIGINT) \
+                    AS remaining \
+         FROM order_lines l WHERE l.order_id = $1 ORDER BY l.id",
+    )
+    .bind(order_id)
+    .fetch_all(db.pool())
+    .await
+    .context("loading what is left to refund")
+}
+
 /// Moves `order` as `request` says. `Ok(Err(message))` is a refusal to show staff.
+/// Cancelling or refunding pays back what is left of the charge and covers every unit
+/// not refunded yet; a cancellation always restocks them, a refund when asked.
 pub async fn move_order(
     state: &AppState,
     staff: &Staff,
@@ -75,15 +105,28 @@ pub async fn move_order(
         )));
     }
 
-    let refund = match request.to {
-        Status::Cancelled | Status::Refunded => match refund_charge(state, order).await? {
+    let closing = matches!(request.to, Status::Cancelled | Status::Refunded);
+    let restock =
+        request.to == Status::Cancelled || request.to == Status::Refunded && request.restock;
+    let lines: Vec<(RefundableLine, i64)> = match closing {
+        true => refundable_lines(&state.db, order.id)
+            .await?
+            .into_iter()
+            .filter(|l| l.remaining > 0)
+            .map(|l| {
+                let remaining = l.remaining;
+                (l, remaining)
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    let refund = match closing {
+        true => match refund_charge(state, order, None).await? {
             Ok(refund) => refund,
             Err(message) => return Ok(Err(message)),
         },
-        _ => None,
+        false => None,
     };
-    let restock =
-        request.to == Status::Cancelled || request.to == Status::Refunded && request.restock;
 
     let mut note = request.note.trim().to_owned();
     if request.to == Status::Shipped && !request.tracking.trim().is_empty() {
@@ -95,11 +138,6 @@ pub async fn move_order(
         };
     }
 
-    let lines = match restock {
-        true => orders::lines(&state.db, order.id).await?,
-        false => Vec::new(),
-    };
-
     let mut tx = state
         .db
         .pool()
@@ -107,30 +145,10 @@ pub async fn move_order(
         .await
         .context("starting an order move")?;
     if let Some((charge, amount)) = &refund {
-        sqlx::query(
-            "INSERT INTO payments (order_id, kind, outcome, amount_minor, currency, \
-                    gateway_reference, card_brand, card_last4, failure, created_at) \
-             VALUES ($1, 'refund', 'succeeded', $2, $3, $4, $5, $6, '', $7)",
-        )
-        .bind(order.id)
-        .bind(amount.minor())
-        .bind(&charge.currency)
-        .bind(charge.gateway_reference.as_deref())
-        .bind(&charge.card_brand)
-        .bind(&charge.card_last4)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .context("recording a refund")?;
-    }
-    for line in &lines {
-        sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3")
-            .bind(line.quantity)
-            .bind(now_ms())
-            .bind(line.product_id)
-            .execute(&mut *tx)
-            .await
-            .context("restocking an order's items")?;
+        let payment_id = insert_refund(&mut tx, order.id, charge, *amount).await?;
+        record_refund_lines(&mut tx, payment_id, &lines, restock).await?;
+    } else if restock {
+        record_refund_lines(&mut tx, 0, &lines, true).await?;
     }
     orders::move_status(
         &mut tx,
@@ -172,11 +190,185 @@ pub async fn move_order(
     Ok(Ok(()))
 }
 
-/// Refunds what is left of the order's charge through the gateway. `Ok(None)` when
-/// nothing is left to refund.
+/// Refunds some items of an order: `quantities` pairs order line ids with units.
+/// The order keeps its status unless nothing is left, when it becomes Refunded.
+pub async fn refund_items(
+    state: &AppState,
+    staff: &Staff,
+    order: &OrderDetail,
+    quantities: &[(i64, i64)],
+    restock: bool,
+    note: &str,
+) -> anyhow::Result<Result<(), String>> {
+    let Some(status) = order.status() else {
+        anyhow::bail!("order {} has an unknown status", order.reference);
+    };
+    if !status.can_move_to(Status::Refunded) {
+        return Ok(Err(format!(
+            "An order that is {} cannot be refunded.",
+            status.label().to_lowercase()
+        )));
+    }
+    let lines = refundable_lines(&state.db, order.id).await?;
+    let mut chosen: Vec<(RefundableLine, i64)> = Vec::new();
+    for (line_id, units) in quantities.iter().copied().filter(|(_, units)| *units > 0) {
+        match lines.iter().find(|l| l.id == line_id) {
+            Some(line) if units <= line.remaining => chosen.push((line.clone(), units)),
+            Some(line) => {
+                return Ok(Err(format!(
+                    "Only {} of {} can still be refunded.",
+                    line.remaining, line.name
+                )));
+            }
+            None => return Ok(Err("Choose items of this order.".to_owned())),
+        }
+    }
+    if chosen.is_empty() {
+        return Ok(Err("Choose how many of which items to refund.".to_owned()));
+    }
+    let amount = chosen
+        .iter()
+        .try_fold(Money::ZERO, |sum, (line, units)| {
+            sum.checked_add(Money::from_minor(line.unit_price_minor).checked_mul(*units)?)
+        })
+        .ok_or_else(|| anyhow::anyhow!("refund total overflows"))?;
+    let everything = lines.iter().all(|l| {
+        l.remaining
+            == chosen
+                .iter()
+                .find(|(c, _)| c.id == l.id)
+                .map_or(0, |(_, u)| *u)
+    });
+
+    let (charge, amount) = match refund_charge(state, order, Some(amount)).await? {
+        Ok(Some(refund)) => refund,
+        Ok(None) => return Ok(Err("Nothing is left to refund.".to_owned())),
+        Err(message) => return Ok(Err(message)),
+    };
+    let items: Vec<String> = chosen
+        .iter()
+        .map(|(line, units)| format!("{units} × {}", line.name))
+        .collect();
+    let mut text = format!(
+        "Refunded {}: {}",
+        state.settings.currency.format(&amount),
+        items.join(", ")
+    );
+    if !note.trim().is_empty() {
+        text = format!("{text}\n{}", note.trim());
+    }
+
+    let mut tx = state.db.pool().begin().await.context("starting a refund")?;
+    let payment_id = insert_refund(&mut tx, order.id, &charge, amount).await?;
+    record_refund_lines(&mut tx, payment_id, &chosen, restock).await?;
+    match everything {
+        true => {
+            orders::move_status(
+                &mut tx,
+                order.id,
+                status,
+                Status::Refunded,
+                Actor::Staff(staff.user.id),
+                &text,
+            )
+            .await?;
+        }
+        false => {
+            orders::record_event(
+                &mut tx,
+                order.id,
+                status,
+                Actor::Staff(staff.user.id),
+                &text,
+            )
+            .await?;
+        }
+    }
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        &NewEntry {
+            action: "order.refund",
+            target: &format!("order {}", order.reference),
+            before: json!({ "status": status.as_str() }),
+            after: json!({
+                "refunded_minor": amount.minor(),
+                "items": chosen.iter().map(|(l, u)| json!({ "line": l.id, "units": u })).collect::<Vec<_>>(),
+                "restocked": restock,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await.context("committing a refund")?;
+    tell_customer(state, order, Status::Refunded, &text, amount.minor());
+    Ok(Ok(()))
+}
+
+async fn insert_refund(
+    conn: &mut sqlx::AnyConnection,
+    order_id: i64,
+    charge: &PaidCharge,
+    amount: Money,
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO payments (order_id, kind, outcome, amount_minor, currency, \
+                gateway_reference, card_brand, card_last4, failure, created_at) \
+         VALUES ($1, 'refund', 'succeeded', $2, $3, $4, $5, $6, '', $7) RETURNING id",
+    )
+    .bind(order_id)
+    .bind(amount.minor())
+    .bind(&charge.currency)
+    .bind(charge.gateway_reference.as_deref())
+    .bind(&charge.card_brand)
+    .bind(&charge.card_last4)
+    .bind(now_ms())
+    .fetch_one(conn)
+    .await
+    .context("recording a refund")
+}
+
+/// Records which units a refund covered and, when asked, puts them back in stock.
+/// `payment_id` 0 means no money moved (an order cancelled with nothing left to pay
+/// back): only the stock changes.
+async fn record_refund_lines(
+    conn: &mut sqlx::AnyConnection,
+    payment_id: i64,
+    lines: &[(RefundableLine, i64)],
+    restock: bool,
+) -> anyhow::Result<()> {
+    for (line, units) in lines {
+        if payment_id != 0 {
+            sqlx::query(
+                "INSERT INTO refund_lines (payment_id, order_line_id, quantity, restocked) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(payment_id)
+            .bind(line.id)
+            .bind(*units)
+            .bind(i64::from(restock))
+            .execute(&mut *conn)
+            .await
+            .context("recording a refunded line")?;
+        }
+        if restock {
+            sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3")
+                .bind(*units)
+                .bind(now_ms())
+                .bind(line.product_id)
+                .execute(&mut *conn)
+                .await
+                .context("restocking refunded items")?;
+        }
+    }
+    Ok(())
+}
+
+/// Refunds `amount` (or, with `None`, what is left of the order's charge) through the
+/// gateway. `Ok(Ok(None))` when nothing is left to refund.
 async fn refund_charge(
     state: &AppState,
     order: &OrderDetail,
+    amount: Option<Money>,
 ) -> anyhow::Result<Result<Option<(PaidCharge, Money)>, String>> {
     let charge: Option<PaidCharge> = sqlx::query_as(
         "SELECT gateway_reference, amount_minor, card_brand, card_last4, currency FROM payments \
@@ -198,16 +390,20 @@ async fn refund_charge(
     .await
     .context("adding up the order's refunds")?;
     let left = Money::from_minor(charge.amount_minor - refunded);
-    if left <= Money::ZERO {
+    let amount = amount.unwrap_or(left);
+    if left <= Money::ZERO || amount <= Money::ZERO {
         return Ok(Ok(None));
+    }
+    if amount > left {
+        return Ok(Err("That is more than is left of the payment.".to_owned()));
     }
     let Some(gateway_reference) = charge.gateway_reference.clone() else {
         return Ok(Err(
             "The payment has no gateway reference to refund.".to_owned()
         ));
     };
-    match state.gateway.refund(&gateway_reference, left).await {
-        Ok(_) => Ok(Ok(Some((charge, left)))),
+    match state.gateway.refund(&gateway_reference, amount).await {
+        Ok(_) => Ok(Ok(Some((charge, amount)))),
         Err(err) => {
             tracing::warn!(
                 event = "payment.refund_failed",

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::backoffice::audit::{self, Entry};
 use crate::backoffice::extract::{Admin, Staff};
 use crate::backoffice::layout::{AdminLayout, Section};
-use crate::backoffice::order_moves::{self, MoveRequest};
+use crate::backoffice::order_moves::{self, MoveRequest, RefundableLine};
 use crate::backoffice::store::{self, Dashboard, OrderFilter, PaymentRow, StaffOrderRow};
 use crate::error::AppError;
 use crate::money::Money;
@@ -141,6 +141,8 @@ struct OrderPage {
     payments: Vec<PaymentRow>,
     /// The moves the pipeline allows from here, for the forms.
     moves: Vec<Status>,
+    /// Lines with units left to refund, when a refund is still possible.
+    refundable: Vec<RefundableLine>,
     error: Option<String>,
 }
 
@@ -185,7 +187,16 @@ async fn order_page(
             .filter(|to| from.can_move_to(*to))
             .collect()
     });
+    let refundable = match status.is_some_and(|s| s.can_move_to(Status::Refunded)) {
+        true => order_moves::refundable_lines(&state.db, order.id)
+            .await?
+            .into_iter()
+            .filter(|l| l.remaining > 0)
+            .collect(),
+        false => Vec::new(),
+    };
     let page = OrderPage {
+        refundable,
         layout: AdminLayout::new(
             state,
             staff,
@@ -285,4 +296,41 @@ pub async fn audit_log(
         pagination,
     };
     Ok(render(&page)?.into_response())
+}
+
+/// The item refund form: `units_<line id>` for each line, `restock` and `note`.
+pub async fn refund_items(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(reference): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let order = load_order(&state, &reference).await?;
+    if !staff.recently_authenticated() {
+        return Ok(crate::backoffice::users::confirm_redirect(&format!(
+            "/admin/orders/{reference}"
+        )));
+    }
+    const UNITS: &str = "Enter a whole number of units for each item.";
+    let mut quantities = Vec::new();
+    let (mut restock, mut note) = (false, String::new());
+    for (name, value) in &fields {
+        if let Some(line) = name.strip_prefix("units_") {
+            match (line.parse::<i64>(), value.trim().parse::<i64>()) {
+                (Ok(line), Ok(units)) if units >= 0 => quantities.push((line, units)),
+                _ => return order_page(&state, &staff, order, Some(UNITS.to_owned())).await,
+            }
+        } else if name == "restock" {
+            restock = true;
+        } else if name == "note" {
+            note = value.clone();
+        }
+    }
+    if let Err(message) = order_moves::check_fields(&note, "") {
+        return order_page(&state, &staff, order, Some(message.to_owned())).await;
+    }
+    match order_moves::refund_items(&state, &staff, &order, &quantities, restock, &note).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{reference}")).into_response()),
+        Err(message) => order_page(&state, &staff, order, Some(message)).await,
+    }
 }

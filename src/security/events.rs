@@ -127,3 +127,23 @@ pub async fn purge(db: &Db) -> anyhow::Result<()> {
         .context("purging old security counts")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[test]
+    fn security_events_are_tallied_by_kind_and_others_are_not() {
+        let subscriber = tracing_subscriber::registry().with(EventCounter);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(event = "security.tally_test", "counted");
+            tracing::info!(event = "security.tally_test", user.id = 3, "counted again");
+            tracing::info!(event = "order.tally_test", "not a security event");
+        });
+        let tally = TALLY.lock().expect("tally");
+        assert_eq!(tally.get("tally_test"), Some(&2));
+        assert!(!tally.keys().any(|k| k.contains("order")));
+    }
+}

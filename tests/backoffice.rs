@@ -549,3 +549,82 @@ async fn cancelling_after_a_partial_refund_pays_back_and_restocks_only_the_rest(
             .expect("refunds");
     assert_eq!(refunds, [1250, 1250]);
 }
+
+#[tokio::test]
+async fn every_back_office_route_and_method_answers_each_role_as_it_should() {
+    let (app, reference, customer) = shop_with_an_order().await;
+    let staff = signed_in_as(&app, "staff@example.com", "staff").await;
+    let admin = signed_in_as(&app, "admin@example.com", "admin").await;
+    let visitor = new_client();
+    let product = app.scalar("SELECT id FROM products").await;
+    let user = app
+        .scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .await;
+    let order = format!("/admin/orders/{reference}");
+
+    // (method, path, admins only)
+    let routes = [
+        ("GET", "/admin".to_owned(), false),
+        ("GET", "/admin/orders".to_owned(), false),
+        ("GET", order.clone(), false),
+        ("POST", format!("{order}/status"), false),
+        ("POST", format!("{order}/refund"), false),
+        ("GET", "/admin/products".to_owned(), false),
+        ("POST", "/admin/products".to_owned(), false),
+        ("GET", "/admin/products/new".to_owned(), false),
+        ("GET", format!("/admin/products/{product}"), false),
+        ("POST", format!("/admin/products/{product}"), false),
+        ("POST", format!("/admin/products/{product}/active"), false),
+        ("POST", format!("/admin/products/{product}/stock"), false),
+        ("POST", format!("/admin/products/{product}/image"), false),
+        ("GET", "/admin/confirm".to_owned(), false),
+        ("POST", "/admin/confirm".to_owned(), false),
+        ("GET", "/admin/users".to_owned(), true),
+        ("POST", "/admin/users".to_owned(), true),
+        ("GET", format!("/admin/users/{user}"), true),
+        ("POST", format!("/admin/users/{user}"), true),
+        ("GET", "/admin/audit".to_owned(), true),
+        ("DELETE", "/admin/orders".to_owned(), false),
+        ("PUT", format!("/admin/products/{product}"), false),
+    ];
+    for (who, client) in [
+        ("visitor", &visitor),
+        ("customer", &customer),
+        ("staff", &staff),
+        ("admin", &admin),
+    ] {
+        // Each browser's own valid token, so CSRF is not what stops it.
+        let token = crate::support::csrf_field(&app.html_with(client, "/account/login").await)
+            .expect("a token");
+        for (method, path, admins_only) in &routes {
+            let request = match *method {
+                "GET" => client.get(app.url(path)),
+                "POST" => client.post(app.url(path)),
+                "PUT" => client.put(app.url(path)),
+                _ => client.delete(app.url(path)),
+            };
+            let status = request
+                .header("x-csrf-token", &token)
+                .form(&[("csrf_token", token.as_str())])
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16();
+            let hidden = match who {
+                "visitor" | "customer" => true,
+                "staff" => *admins_only,
+                _ => false,
+            };
+            if hidden {
+                assert_eq!(status, 404, "{method} {path} as {who}");
+            } else {
+                assert_ne!(status, 404, "{method} {path} as {who}");
+                assert!(status < 500, "{method} {path} as {who}: {status}");
+                if *method == "GET" {
+                    assert_eq!(status, 200, "{method} {path} as {who}");
+                }
+            }
+        }
+    }
+}

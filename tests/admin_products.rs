@@ -338,3 +338,70 @@ async fn an_uploaded_image_is_re_encoded_and_served_safely() {
         assert_eq!(app.status_with(&new_client(), path).await, 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn categories_are_created_and_renamed_keeping_their_address() {
+    let app = TestApp::spawn().await;
+    let staff = staff(&app).await;
+    create(&app, &staff).await;
+
+    let made = app
+        .submit_with(
+            &staff,
+            "/admin/categories",
+            "/admin/categories",
+            &[("name", "Garden")],
+        )
+        .await;
+    assert_eq!(location(&made), "/admin/categories");
+    let twice = app
+        .submit_with(
+            &staff,
+            "/admin/categories",
+            "/admin/categories",
+            &[("name", "garden")],
+        )
+        .await;
+    assert_eq!(twice.status(), 422);
+    let empty = app
+        .submit_with(
+            &staff,
+            "/admin/categories",
+            "/admin/categories",
+            &[("name", " ")],
+        )
+        .await;
+    assert_eq!(empty.status(), 422);
+
+    let lighting = app
+        .scalar("SELECT id FROM categories WHERE slug = 'lighting'")
+        .await;
+    let path = format!("/admin/categories/{lighting}");
+    let clash = app
+        .submit_with(&staff, "/admin/categories", &path, &[("name", "GARDEN")])
+        .await;
+    assert_eq!(clash.status(), 422);
+    let renamed = app
+        .submit_with(
+            &staff,
+            "/admin/categories",
+            &path,
+            &[("name", "Lamps & Light")],
+        )
+        .await;
+    assert_eq!(location(&renamed), "/admin/categories");
+    let shop = app
+        .html_with(&new_client(), "/products?category=lighting")
+        .await;
+    assert!(shop.contains("Lamps &#38; Light") && shop.contains("Brass Reading Lamp"));
+
+    let customer = app.signed_in_customer("ada@example.com").await;
+    assert_eq!(app.status_with(&customer, "/admin/categories").await, 404);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action LIKE 'category.%' ORDER BY seq",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .expect("audit");
+    assert_eq!(actions, ["category.create", "category.rename"]);
+}

@@ -4,6 +4,7 @@
 //! [`extract::Staff`] or [`extract::Admin`]. Staff actions go to the [`audit`] log.
 
 pub mod audit;
+mod categories;
 pub mod extract;
 pub mod layout;
 mod order_moves;
@@ -37,6 +38,11 @@ pub fn router() -> Router<AppState> {
         .route("/products/{id}/active", post(products::set_active))
         .route("/products/{id}/stock", post(products::adjust_stock))
         .route("/products/{id}/image", post(products::upload_image))
+        .route(
+            "/categories",
+            get(categories::list).post(categories::create),
+        )
+        .route("/categories/{id}", post(categories::rename))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show).post(users::change))
         .route("/confirm", get(users::confirm_form).post(users::confirm))

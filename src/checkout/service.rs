@@ -55,6 +55,15 @@ pub async fn place_order(
     let token_hash = digest(token);
     let (draft, cart, total) = match check_attempt(state, user, &token_hash).await? {
         Ok(checked) => checked,
+        Err(
+            placement @ (Placement::Expired | Placement::CartChanged | Placement::PriceChanged),
+        ) => {
+            // A parallel submit of this same form may have placed and paid the order
+            // (spending the token, emptying the cart) since the first look: then this
+            // one shows that order too.
+            let placed = orders::reference_for_token(&state.db, user.id, &token_hash).await?;
+            return Ok(placed.map_or(placement, Placement::AlreadyPlaced));
+        }
         Err(placement) => return Ok(placement),
     };
 

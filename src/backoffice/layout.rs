@@ -13,6 +13,7 @@ use crate::web::static_files;
 pub enum Section {
     Dashboard,
     Orders,
+    Analytics,
     Audit,
 }
 

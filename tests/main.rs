@@ -4,6 +4,7 @@
 //! `SECURECART_TEST_DATABASE_URL` is set, so the same tests prove both databases.
 
 mod accounts;
+mod analytics;
 mod backoffice;
 mod card_data;
 mod cart;

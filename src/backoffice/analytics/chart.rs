@@ -7,7 +7,7 @@ pub const WIDTH: f64 = 760.0;
 pub const HEIGHT: f64 = 240.0;
 
 /// Room for the value labels on the left and the day labels below.
-const LEFT: f64 = 72.0;
+const LEFT: f64 = 80.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;

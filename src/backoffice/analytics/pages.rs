@@ -118,14 +118,19 @@ fn charts(report: &Report, layout: &AdminLayout) -> [BarChart; 2] {
         report.range.first().iso(),
         report.range.last().iso()
     );
-    // Money is scaled in whole units of the currency, so axis labels need no cents.
+    // Money is scaled in whole units of the currency, so its axis drops the cents that
+    // every label would repeat.
     [
         chart::bars(
             "revenue-chart",
             format!("Revenue per day {period}"),
             &revenue,
             100,
-            |minor| layout.price(Money::from_minor(minor)),
+            |minor| {
+                layout
+                    .price(Money::from_minor(minor))
+                    .replacen(".00", "", 1)
+            },
         ),
         chart::bars(
             "orders-chart",

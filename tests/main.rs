@@ -6,6 +6,7 @@
 mod accounts;
 mod admin_products;
 mod admin_users;
+mod analytics;
 mod backoffice;
 mod card_data;
 mod cart;

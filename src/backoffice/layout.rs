@@ -15,6 +15,7 @@ pub enum Section {
     Orders,
     Products,
     Users,
+    Analytics,
     Audit,
 }
 

@@ -3,6 +3,7 @@
 //! before any route or method is matched, and each handler also states its need with
 //! [`extract::Staff`] or [`extract::Admin`]. Staff actions go to the [`audit`] log.
 
+pub mod analytics;
 pub mod audit;
 mod categories;
 pub mod extract;
@@ -47,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(users::show).post(users::change))
         .route("/confirm", get(users::confirm_form).post(users::confirm))
         .route("/audit", get(pages::audit_log))
+        .route("/analytics", get(analytics::pages::page))
+        .route("/analytics.csv", get(analytics::pages::csv))
         .fallback(not_found)
         .layer(from_fn(extract::hide_from_non_staff));
     Router::new().nest("/admin", admin)

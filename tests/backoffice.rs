@@ -628,3 +628,48 @@ async fn every_back_office_route_and_method_answers_each_role_as_it_should() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_order_list_filters_by_the_day_an_order_was_placed() {
+    let app = TestApp::spawn().await;
+    let user = app.customer("ada@example.com", PASSWORD).await;
+    // 2026-11-01, 2026-11-15 23:59:59.999 and 2026-11-16 00:00 UTC.
+    for (reference, at) in [
+        ("NOVEMBER00001", 1_793_491_200_000_i64),
+        ("NOVEMBER00015", 1_794_787_199_999),
+        ("NOVEMBER00016", 1_794_787_200_000),
+    ] {
+        sqlx::query(
+            "INSERT INTO orders (reference, user_id, email, status, currency, item_count, \
+                    subtotal_minor, shipping_minor, total_minor, checkout_token_hash, ship_name, \
+                    ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, \
+                    created_at, updated_at) \
+             VALUES ($1, $2, 'ada@example.com', 'paid', 'EUR', 1, 100, 0, 100, $1, 'A', 'B', '', \
+                    'C', '1000', 'NL', $3, $3)",
+        )
+        .bind(reference)
+        .bind(user)
+        .bind(at)
+        .execute(app.db.pool())
+        .await
+        .expect("an order");
+    }
+    let staff = signed_in_as(&app, "staff@example.com", "staff").await;
+
+    let range = app
+        .html_with(&staff, "/admin/orders?from=2026-11-02&to=2026-11-15")
+        .await;
+    assert!(range.contains("NOVEMBER00015"));
+    assert!(!range.contains("NOVEMBER00001") && !range.contains("NOVEMBER00016"));
+    let from = app.html_with(&staff, "/admin/orders?from=2026-11-16").await;
+    assert!(from.contains("NOVEMBER00016") && !from.contains("NOVEMBER00015"));
+
+    let bad = app
+        .html_with(&staff, "/admin/orders?from=2026-13-01&to=soon")
+        .await;
+    assert!(bad.contains("Dates are written as YYYY-MM-DD"));
+    assert!(
+        bad.contains("NOVEMBER00001") && bad.contains("NOVEMBER00016"),
+        "ignored, not a 500"
+    );
+}

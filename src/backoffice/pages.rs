@@ -10,6 +10,7 @@ use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::backoffice::analytics::range::{Day, parse_day};
 use crate::backoffice::audit::{self, Entry};
 use crate::backoffice::extract::{Admin, Staff};
 use crate::backoffice::layout::{AdminLayout, Section};
@@ -86,6 +87,10 @@ struct OrdersPage {
     statuses: [Status; 8],
     status: Option<Status>,
     search: String,
+    from: String,
+    to: String,
+    /// Set when a date could not be read.
+    date_error: bool,
 }
 
 impl OrdersPage {
@@ -98,6 +103,10 @@ impl OrdersPage {
 pub struct OrdersParams {
     status: Option<String>,
     q: Option<String>,
+    /// Placed on or after this day, `YYYY-MM-DD` (UTC).
+    from: Option<String>,
+    /// Placed on or before this day.
+    to: Option<String>,
     page: Option<String>,
 }
 
@@ -106,9 +115,16 @@ pub async fn orders(
     staff: Staff,
     Query(params): Query<OrdersParams>,
 ) -> Result<Response, AppError> {
+    let day = |text: Option<&str>| non_empty(text).map(|t| (t.to_owned(), parse_day(t)));
+    let (from, to) = (day(params.from.as_deref()), day(params.to.as_deref()));
+    let date_error = [&from, &to].iter().any(|d| matches!(d, Some((_, None))));
     let filter = OrderFilter {
         status: params.status.as_deref().and_then(Status::parse),
         search: non_empty(params.q.as_deref()).map(|q| q.chars().take(100).collect()),
+        placed_from: from.as_ref().and_then(|(_, d)| d.map(|d| d.start_ms())),
+        placed_before: to
+            .as_ref()
+            .and_then(|(_, d)| d.map(|d| Day(d.0 + 1).start_ms())),
     };
     let total = store::count_orders(&state.db, &filter).await?;
     let pagination = Pagination::new(
@@ -126,6 +142,9 @@ pub async fn orders(
         statuses: Status::ALL,
         status: filter.status,
         search: filter.search.unwrap_or_default(),
+        from: from.map(|(text, _)| text).unwrap_or_default(),
+        to: to.map(|(text, _)| text).unwrap_or_default(),
+        date_error,
     };
     Ok(render(&page)?.into_response())
 }

@@ -3,29 +3,8 @@
 
 use crate::support::{TestApp, location, new_client};
 
-const PASSWORD: &str = "correct horse battery staple";
-
 async fn staff(app: &TestApp) -> reqwest::Client {
-    let hash = securecart::security::password::hash(PASSWORD, 1_000);
-    securecart::accounts::store::insert_user(
-        &app.db,
-        "staff@example.com",
-        "staff@example.com",
-        &hash,
-        "staff",
-        true,
-    )
-    .await
-    .expect("insert")
-    .expect("new");
-    let client = new_client();
-    assert_eq!(
-        app.login_with(&client, "staff@example.com", PASSWORD)
-            .await
-            .status(),
-        303
-    );
-    client
+    app.account_signed_in("staff@example.com", "staff").await.1
 }
 
 const NEW: [(&str, &str); 6] = [

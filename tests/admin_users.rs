@@ -7,14 +7,7 @@ use crate::support::{TestApp, location, new_client};
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn account(app: &TestApp, email: &str, role: &str) -> (i64, reqwest::Client) {
-    let hash = securecart::security::password::hash(PASSWORD, 1_000);
-    let id = securecart::accounts::store::insert_user(&app.db, email, email, &hash, role, true)
-        .await
-        .expect("insert")
-        .expect("new");
-    let client = new_client();
-    assert_eq!(app.login_with(&client, email, PASSWORD).await.status(), 303);
-    (id, client)
+    app.account_signed_in(email, role).await
 }
 
 async fn change(

@@ -10,14 +10,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser signed in as a new account with `role`.
 async fn signed_in_as(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
-    let hash = securecart::security::password::hash(PASSWORD, 1_000);
-    securecart::accounts::store::insert_user(&app.db, email, email, &hash, role, true)
-        .await
-        .expect("insert")
-        .expect("a new user");
-    let client = new_client();
-    assert_eq!(app.login_with(&client, email, PASSWORD).await.status(), 303);
-    client
+    app.account_signed_in(email, role).await.1
 }
 
 /// A shop with one paid order of 2 mugs (stock 5 → 3); returns it and the customer.

@@ -41,6 +41,21 @@ impl TestApp {
         client
     }
 
+    /// A new verified account with `role`, signed in with a browser of its own.
+    pub async fn account_signed_in(&self, email: &str, role: &str) -> (i64, reqwest::Client) {
+        let password = "correct horse battery staple";
+        let hash = securecart::security::password::hash(password, 1_000);
+        let id =
+            securecart::accounts::store::insert_user(&self.db, email, email, &hash, role, true)
+                .await
+                .expect("inserting a user")
+                .expect("a new user");
+        let client = new_client();
+        let response = self.login_with(&client, email, password).await;
+        assert_eq!(response.status(), 303, "login of {email}");
+        (id, client)
+    }
+
     /// Posts the add-to-cart form of product `slug` with `quantity` (and `extra` fields).
     pub async fn add_to_cart(
         &self,

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::backoffice::audit::{self, NewEntry};
 use crate::backoffice::extract::Staff;
+use crate::catalog;
 use crate::db::time::now_ms;
 use crate::money::Money;
 use crate::orders::status::{Actor, Status};
@@ -351,13 +352,7 @@ async fn record_refund_lines(
             .context("recording a refunded line")?;
         }
         if restock {
-            sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3")
-                .bind(*units)
-                .bind(now_ms())
-                .bind(line.product_id)
-                .execute(&mut *conn)
-                .await
-                .context("restocking refunded items")?;
+            catalog::store::restock(&mut *conn, line.product_id, *units).await?;
         }
     }
     Ok(())

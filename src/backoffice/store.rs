@@ -8,9 +8,6 @@ use crate::db::{Db, like_escape, time::now_ms};
 use crate::orders::status::Status;
 use crate::orders::store::OrderSummary;
 
-/// Statuses of orders that were paid and are not undone.
-const SOLD: &str = "('paid', 'processing', 'shipped', 'delivered')";
-
 #[derive(Debug, Clone, Default)]
 pub struct Dashboard {
     pub orders_today: i64,
@@ -34,9 +31,11 @@ pub const LOW_STOCK: i64 = 5;
 pub async fn dashboard(db: &Db) -> anyhow::Result<Dashboard> {
     let now = now_ms();
     let midnight = now - now.rem_euclid(86_400_000);
+    // Sold as the analytics count it: paid and not undone.
     let (orders_today, revenue_today_minor): (i64, i64) = sqlx::query_as(&format!(
         "SELECT COUNT(*), CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) FROM orders \
-         WHERE created_at >= $1 AND status IN {SOLD}"
+         WHERE created_at >= $1 AND status IN {}",
+        crate::backoffice::analytics::store::sold_list()
     ))
     .bind(midnight)
     .fetch_one(db.pool())

@@ -348,6 +348,23 @@ pub async fn upsert_products(
     Ok(summary)
 }
 
+/// Puts `quantity` units of a product back in stock, inside the caller's transaction
+/// (a failed payment, a cancellation, a refund with restocking).
+pub async fn restock(
+    conn: &mut sqlx::AnyConnection,
+    product_id: i64,
+    quantity: i64,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3")
+        .bind(quantity)
+        .bind(now_ms())
+        .bind(product_id)
+        .execute(conn)
+        .await
+        .context("putting stock back")?;
+    Ok(())
+}
+
 /// The id of the category called `name` (compared without case), creating it if
 /// needed. Returns whether it was created.
 pub(crate) async fn ensure_category(

@@ -4,13 +4,13 @@
 use anyhow::Context as _;
 use subtle::ConstantTimeEq as _;
 
-use crate::cart;
 use crate::cart::contents::CartLine;
 use crate::checkout::shipping::Address;
 use crate::db::{Db, time::now_ms};
 use crate::money::Money;
 use crate::orders::status::{Actor, Status};
 use crate::orders::store as orders;
+use crate::{cart, catalog};
 
 /// The customer's saved shipping details, the hash of the payment form's token and
 /// the total that form showed.
@@ -309,17 +309,10 @@ pub async fn mark_failed(
         .context("starting to record a failed payment")?;
     insert_payment(&mut tx, attempt, outcome, None, failure).await?;
 
-    let now = now_ms();
     let mut lines: Vec<&CartLine> = lines.iter().collect();
     lines.sort_by_key(|l| l.product_id);
     for line in lines {
-        sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE id = $3")
-            .bind(line.quantity)
-            .bind(now)
-            .bind(line.product_id)
-            .execute(&mut *tx)
-            .await
-            .context("releasing stock")?;
+        catalog::store::restock(&mut tx, line.product_id, line.quantity).await?;
     }
     orders::move_status(
         &mut tx,

@@ -12,7 +12,7 @@ use crate::db::Db;
 
 /// `('paid', 'processing', …)` for the statuses in [`super::SOLD`], to write into SQL.
 /// The names are the code's own constants, never request data.
-fn sold_list() -> String {
+pub(crate) fn sold_list() -> String {
     let names: Vec<String> = super::SOLD
         .iter()
         .map(|s| format!("'{}'", s.as_str()))

@@ -12,6 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::api::ApiState;
 use crate::checkout::payment::PaymentGateway;
 use crate::checkout::payment::dummy::DummyGateway;
 use crate::config::Settings;
@@ -23,7 +24,7 @@ use crate::security::password::Hasher;
 use crate::security::{client_addr, csrf, session};
 use crate::web::error_pages::dress_bare_errors;
 use crate::web::request_log::{log_request, remember_route};
-use crate::{accounts, backoffice, cart, catalog, checkout, orders, site, web};
+use crate::{accounts, api, backoffice, cart, catalog, checkout, orders, site, web};
 
 /// What every handler may use. Cheap to clone: it is a handful of shared handles.
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub mailer: Mailer,
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The JSON API's signing keys and rate limiters.
+    pub api: Arc<ApiState>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
         )?;
         Ok(AppState {
             db,
+            api: Arc::new(ApiState::new(&settings)?),
             settings: Arc::new(settings),
             hasher,
             mailer,
@@ -58,7 +62,9 @@ impl AppState {
 /// The whole application: every feature's routes behind the security middleware.
 ///
 /// Layers, outermost first: client address → request log → security headers → error
-/// pages → panic guard → request timeout → body limit → session → CSRF → router.
+/// pages → panic guard → request timeout → body limit, then for the shop's pages
+/// session → CSRF → router, and for `/api` the API's own stack (see [`api::router`]):
+/// no cookies and no CSRF there.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }
@@ -82,6 +88,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(from_fn(remember_route))
         .layer(from_fn_with_state(state.clone(), csrf::layer))
         .layer(from_fn_with_state(state.clone(), session::layer))
+        .merge(api::router(&state))
         .with_state(state.clone());
 
     routes.layer(

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::money::Currency;
 use crate::security::password;
+use crate::security::secret::ServerSecret;
 
 /// The sender of the shop's emails unless `SECURECART_MAIL_FROM` says otherwise.
 const DEFAULT_MAIL_FROM: &str = "SecureCart <no-reply@securecart.localhost>";
@@ -29,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the shop over HTTP (migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate,
     /// Fill the database with generated products for load tests and demos.
@@ -144,6 +145,28 @@ pub struct ServeArgs {
     /// Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is trusted.
     #[arg(long, env = "SECURECART_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Server secret, at least 32 bytes: signs API tokens [development default: generated
+    /// once into <data>/secret.key; required in production]
+    #[arg(long, env = "SECURECART_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Origins (comma-separated, e.g. https://app.example) whose browser scripts may call
+    /// the JSON API; unset: none (CORS off).
+    #[arg(long, env = "SECURECART_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// API token requests (issue, refresh, revoke) allowed per client address per minute.
+    #[arg(long, env = "SECURECART_API_AUTH_PER_MINUTE", default_value_t = 10)]
+    pub api_auth_per_minute: u32,
+
+    /// API reads allowed per client address (and per user) per minute.
+    #[arg(long, env = "SECURECART_API_READS_PER_MINUTE", default_value_t = 600)]
+    pub api_reads_per_minute: u32,
+
+    /// API writes allowed per client address (and per user) per minute.
+    #[arg(long, env = "SECURECART_API_WRITES_PER_MINUTE", default_value_t = 120)]
+    pub api_writes_per_minute: u32,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +253,28 @@ impl Default for SessionSettings {
     }
 }
 
+/// How the JSON API answers browsers and how fast clients may call it.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Origins allowed to call the API from a browser; empty: CORS off.
+    pub cors_origins: Vec<String>,
+    /// Requests per minute per client address (and per user, where one is known).
+    pub auth_per_minute: u32,
+    pub reads_per_minute: u32,
+    pub writes_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            cors_origins: Vec::new(),
+            auth_per_minute: 10,
+            reads_per_minute: 600,
+            writes_per_minute: 120,
+        }
+    }
+}
+
 /// The validated configuration of a running shop.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -245,6 +290,8 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub secret: ServerSecret,
+    pub api: ApiSettings,
 }
 
 impl Settings {
@@ -273,6 +320,8 @@ impl Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             trusted_proxies: Vec::new(),
+            secret: ServerSecret::ephemeral(),
+            api: ApiSettings::default(),
         }
     }
 
@@ -299,7 +348,37 @@ impl Settings {
             public_url.starts_with("http://") || public_url.starts_with("https://"),
             "SECURECART_PUBLIC_URL must start with http:// or https://"
         );
+        anyhow::ensure!(
+            serve.api_auth_per_minute > 0
+                && serve.api_reads_per_minute > 0
+                && serve.api_writes_per_minute > 0,
+            "API rate limits must be at least 1 per minute"
+        );
+        let cors_origins = serve
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect::<Vec<_>>();
+        for origin in &cors_origins {
+            anyhow::ensure!(
+                origin_is_valid(origin),
+                "SECURECART_CORS_ORIGINS: `{origin}` is not an origin such as https://app.example"
+            );
+        }
+        let secret = ServerSecret::load(
+            serve.secret_key.as_deref(),
+            &global.data_dir,
+            global.run_mode,
+        )?;
         Ok(Settings {
+            secret,
+            api: ApiSettings {
+                cors_origins,
+                auth_per_minute: serve.api_auth_per_minute,
+                reads_per_minute: serve.api_reads_per_minute,
+                writes_per_minute: serve.api_writes_per_minute,
+            },
             sessions: SessionSettings {
                 idle: Duration::from_secs(serve.session_idle_secs),
                 secure_cookies: public_url.starts_with("https://"),
@@ -340,6 +419,17 @@ impl Settings {
     }
 }
 
+/// `scheme://host[:port]` and nothing more: what a browser sends as `Origin`.
+fn origin_is_valid(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains(['/', '?', '#', '@', ' '])
+        && axum::http::HeaderValue::from_str(origin).is_ok()
+}
+
 /// The configured URL, or the SQLite file inside the data folder.
 fn database_url(configured: Option<&str>, data_dir: &Path) -> String {
     match configured {
@@ -367,6 +457,21 @@ mod tests {
             database_url(Some("postgres://x/y"), Path::new("d")),
             "postgres://x/y"
         );
+    }
+
+    #[test]
+    fn cors_origins_are_scheme_host_and_port_only() {
+        assert!(origin_is_valid("https://app.example"));
+        assert!(origin_is_valid("http://localhost:3000"));
+        for bad in [
+            "app.example",
+            "https://",
+            "https://a.example/path",
+            "ftp://a",
+            "*",
+        ] {
+            assert!(!origin_is_valid(bad), "{bad}");
+        }
     }
 
     #[test]

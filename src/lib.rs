@@ -5,6 +5,7 @@
 //! the timeouts and graceful shutdown a public service needs.
 
 pub mod accounts;
+pub mod api;
 pub mod app;
 pub mod backoffice;
 pub mod cart;

@@ -135,6 +135,12 @@ async fn purge_periodically(state: AppState) {
         if let Err(err) = events::purge(&state.db).await {
             tracing::warn!(error = format!("{err:#}"), "purging security counts failed");
         }
+        if let Err(err) = securecart::api::purge(&state).await {
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "purging API tokens and keys failed"
+            );
+        }
     }
 }
 

@@ -7,6 +7,8 @@ mod accounts;
 mod admin_products;
 mod admin_users;
 mod analytics;
+mod api;
+mod api_admin;
 mod backoffice;
 mod card_data;
 mod cart;

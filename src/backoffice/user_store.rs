@@ -244,13 +244,21 @@ pub async fn apply(
     Ok(true)
 }
 
+/// Ends the user's sessions and, with a new security stamp, every API token issued
+/// to them.
 async fn end_sessions(conn: &mut AnyConnection, user_id: i64) -> anyhow::Result<u64> {
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await
         .context("ending a user's sessions")?
         .rows_affected();
+    sqlx::query("UPDATE users SET security_stamp = $1 WHERE id = $2")
+        .bind(crate::security::session::new_secret())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .context("renewing a user's security stamp")?;
     Ok(ended)
 }
 

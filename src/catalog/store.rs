@@ -249,14 +249,54 @@ pub async fn list_products(
         .context("listing products")
 }
 
+/// Active products with everything the API shows of them, in the filter's order.
+pub async fn list_product_details(
+    db: &Db,
+    filter: &ProductFilter,
+    limit: i64,
+    offset: i64,
+) -> anyhow::Result<Vec<ProductDetail>> {
+    let (condition, binds) = filter.where_clause();
+    let sql = format!(
+        "SELECT {DETAIL_COLUMNS} FROM products p LEFT JOIN categories c ON c.id = p.category_id \
+         WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
+        filter.sort.order_by(),
+        binds.len() + 1,
+        binds.len() + 2,
+    );
+    let mut query = sqlx::query_as::<Any, ProductDetail>(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    query
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await
+        .context("listing product details")
+}
+
+/// An active product by its id.
+pub async fn product_by_id(db: &Db, id: i64) -> anyhow::Result<Option<ProductDetail>> {
+    sqlx::query_as(&format!(
+        "SELECT {DETAIL_COLUMNS} FROM products p LEFT JOIN categories c ON c.id = p.category_id \
+         WHERE p.id = $1 AND p.active = 1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+    .context("loading a product by id")
+}
+
+const DETAIL_COLUMNS: &str = "p.id, p.sku, p.slug, p.name, p.description, p.price_minor, \
+     p.stock, p.image, c.slug AS category_slug, c.name AS category_name";
+
 /// An active product by its slug; inactive products do not exist for shoppers.
 pub async fn product_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<ProductDetail>> {
-    sqlx::query_as(
-        "SELECT p.id, p.sku, p.slug, p.name, p.description, p.price_minor, p.stock, p.image, \
-                c.slug AS category_slug, c.name AS category_name \
-         FROM products p LEFT JOIN categories c ON c.id = p.category_id \
-         WHERE p.slug = $1 AND p.active = 1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {DETAIL_COLUMNS} FROM products p LEFT JOIN categories c ON c.id = p.category_id \
+         WHERE p.slug = $1 AND p.active = 1"
+    ))
     .bind(slug)
     .fetch_optional(db.pool())
     .await

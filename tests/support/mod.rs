@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod shop;
 
 use std::net::SocketAddr;

@@ -1,0 +1,1 @@
+//! The JSON API: tokens, catalogue, cart, checkout, orders, errors and rate limits.

@@ -9,6 +9,7 @@ mod admin_users;
 mod analytics;
 mod api;
 mod api_admin;
+mod api_shop;
 mod backoffice;
 mod card_data;
 mod cart;

@@ -482,31 +482,36 @@ async fn over_the_limit_the_api_answers_429_with_retry_after() {
 #[tokio::test]
 async fn the_per_user_budget_follows_the_token_not_the_address() {
     let app = TestApp::builder()
-        .settings(|s| s.api.writes_per_minute = 4)
+        .settings(|s| {
+            s.api.writes_per_minute = 4;
+            s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+        })
         .spawn()
         .await;
-    app.load_demo().await;
     let ada = app.api_customer("ada@example.com").await;
-    let body = json!({ "product_id": 999_999, "quantity": 1 });
+    let eve = app.api_customer("eve@example.com").await;
+    let write = |token: &str, from: &str| {
+        let request = app
+            .client
+            .delete(app.url("/api/v1/cart/items/999999"))
+            .bearer_auth(token)
+            .header("x-forwarded-for", from)
+            .send();
+        async move { answer(request.await.expect("request")).await }
+    };
     for _ in 0..4 {
-        let answer = app
-            .api(
-                Method::POST,
-                "/api/v1/cart/items",
-                Some(&ada.access),
-                Some(&body),
-            )
-            .await;
-        assert_eq!(answer.status, 422);
+        assert_eq!(write(&ada.access, "192.0.2.1").await.status, 404);
     }
-    app.api(
-        Method::POST,
-        "/api/v1/cart/items",
-        Some(&ada.access),
-        Some(&body),
-    )
-    .await
-    .assert_problem(429, "rate-limited");
+    // Ada moves to another address: her own budget is spent all the same.
+    write(&ada.access, "192.0.2.2")
+        .await
+        .assert_problem(429, "rate-limited");
+    // Eve, from that address, still has hers.
+    assert_eq!(write(&eve.access, "192.0.2.2").await.status, 404);
+    // And the first address is spent for anyone.
+    write(&eve.access, "192.0.2.1")
+        .await
+        .assert_problem(429, "rate-limited");
 }
 
 #[tokio::test]

@@ -165,7 +165,14 @@ async fn the_cart_follows_the_shops_rules() {
     assert_eq!(changed.status, 200);
     assert_eq!(changed.body["subtotal"], "317.00", "4 × 12.50 + 3 × 89.00");
 
-    for quantity in [json!(0), json!(-1), json!(100), json!(1.5), json!("2")] {
+    for quantity in [
+        json!(0),
+        json!(-1),
+        json!(100),
+        json!(1.5),
+        json!("2"),
+        json!(1e300),
+    ] {
         let answer = app
             .api(
                 Method::PATCH,
@@ -196,8 +203,7 @@ async fn the_cart_follows_the_shops_rules() {
             Some(&json!({ "product_id": gone, "quantity": 1 })),
         )
         .await;
-    withdrawn.assert_problem(422, "validation");
-    assert_eq!(withdrawn.fields(), ["product_id"]);
+    withdrawn.assert_problem(404, "not-found");
 
     let removed = app
         .api(

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::api::amount;
 use crate::api::auth::extract::ApiUser;
-use crate::api::input::ApiJson;
+use crate::api::input::{ApiJson, whole_number};
 use crate::api::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::cart::contents::{Cart as CartContents, CartLine};
@@ -85,6 +85,7 @@ pub struct NewItem {
     pub product_id: i64,
     /// From 1 to 99; more than the stock is capped to the stock.
     #[schema(minimum = 1, maximum = 99)]
+    #[serde(deserialize_with = "whole_number")]
     pub quantity: i64,
 }
 
@@ -92,12 +93,18 @@ pub struct NewItem {
 #[serde(deny_unknown_fields)]
 pub struct ItemQuantity {
     #[schema(minimum = 1, maximum = 99)]
+    #[serde(deserialize_with = "whole_number")]
     pub quantity: i64,
 }
 
 async fn current(state: &AppState, user_id: i64) -> Result<Cart, ApiError> {
     let cart = store::load(&state.db, &CartOwner::User(user_id)).await?;
     Ok(Cart::new(cart, state.settings.currency.code()))
+}
+
+/// A product that is not on sale, named in a body: 404, as its own URL would be.
+fn no_such_product() -> ApiError {
+    ApiError::NotFound
 }
 
 fn quantity(value: i64) -> Result<Quantity, ApiError> {
@@ -128,6 +135,7 @@ pub async fn show_cart(
     request_body = NewItem,
     responses(
         (status = 201, description = "Added (capped by the stock); the cart", body = Cart),
+        (status = 404, description = "No such product on sale", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Sold out, or the cart is full", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -138,14 +146,12 @@ pub async fn add_item(
 ) -> Result<(StatusCode, Json<Cart>), ApiError> {
     let quantity = quantity(item.quantity)?;
     let Some(product) = catalog::product_by_id(&state.db, item.product_id).await? else {
-        return Err(ApiError::field("product_id", "No such product on sale."));
+        return Err(no_such_product());
     };
     let owner = CartOwner::User(caller.user.id);
     match store::add(&state.db, &owner, &product.card.slug, quantity).await? {
         AddOutcome::Added { .. } | AddOutcome::Capped { .. } => {}
-        AddOutcome::Unavailable => {
-            return Err(ApiError::field("product_id", "No such product on sale."));
-        }
+        AddOutcome::Unavailable => return Err(no_such_product()),
         AddOutcome::SoldOut => {
             return Err(ApiError::conflict(
                 "out-of-stock",

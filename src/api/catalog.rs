@@ -143,14 +143,16 @@ pub async fn list_products(
 
 /// A trimmed text parameter, `None` when empty; too long is a 422.
 fn text_param(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    match value {
-        Some(v) if v.chars().count() > MAX_QUERY_LEN => Err(ApiError::field(
+    if value
+        .as_ref()
+        .is_some_and(|v| v.chars().count() > MAX_QUERY_LEN)
+    {
+        return Err(ApiError::field(
             name,
             &format!("Use at most {MAX_QUERY_LEN} characters."),
-        )),
-        v => Ok(v),
+        ));
     }
+    Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
 /// One product on sale. Withdrawn products are 404, as on the shop's pages.

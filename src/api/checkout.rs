@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::cart::{self, store::CartOwner};
 use crate::checkout::payment::CardDetails;
 use crate::checkout::service::{self, Placement};
-use crate::checkout::shipping::Address;
+use crate::checkout::shipping::{Address, COUNTRIES};
 use crate::checkout::store;
 use crate::db::time::{now_ms, year_month};
 use crate::orders::store as order_store;
@@ -46,31 +46,51 @@ pub struct CheckoutRequest {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingInput {
-    #[schema(max_length = 200)]
+    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub name: String,
-    #[schema(max_length = 200)]
+    #[schema(example = "Keizersgracht 1", min_length = 1, max_length = 200)]
     pub line1: String,
     #[schema(max_length = 200)]
     pub line2: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(example = "Amsterdam", min_length = 1, max_length = 100)]
     pub city: String,
-    #[schema(max_length = 20)]
+    /// Letters, digits, spaces and hyphens.
+    #[schema(example = "1015 CJ", min_length = 2, max_length = 10)]
     pub postal_code: String,
-    /// ISO 3166-1 alpha-2 code of a country the shop delivers to.
-    #[schema(example = "NL", max_length = 2)]
+    #[schema(value_type = CountryCode)]
     pub country: String,
 }
+
+/// ISO 3166-1 alpha-2 code of a country the shop delivers to, in capitals.
+pub struct CountryCode;
+
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let codes: Vec<&str> = COUNTRIES.iter().map(|(code, _)| *code).collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(codes))
+            .examples(["NL"])
+            .description(Some(
+                "ISO 3166-1 alpha-2 code of a country the shop delivers to, in capitals",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for CountryCode {}
 
 /// The card. Never stored, never logged: only the brand and last four digits are kept.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardInput {
-    #[schema(example = "4242 4242 4242 4242", max_length = 30)]
+    /// Digits, optionally grouped with spaces.
+    #[schema(example = "4242 4242 4242 4242", min_length = 1, max_length = 30)]
     pub card_number: String,
     /// MM/YY.
-    #[schema(example = "12/30", max_length = 10)]
+    #[schema(example = "12/30", min_length = 1, max_length = 10)]
     pub expiry: String,
-    #[schema(example = "123", max_length = 10)]
+    #[schema(example = "123", min_length = 1, max_length = 10)]
     pub cvc: String,
 }
 
@@ -228,8 +248,36 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(key.to_owned())
 }
 
+/// The longest value of each text field, counted as sent (before spaces are tidied),
+/// as the OpenAPI document states them.
+fn raw_lengths(request: &CheckoutRequest) -> [(&'static str, &str, usize); 9] {
+    let (s, p) = (&request.shipping, &request.payment);
+    [
+        ("shipping.name", &s.name, 100),
+        ("shipping.line1", &s.line1, 200),
+        ("shipping.line2", s.line2.as_deref().unwrap_or(""), 200),
+        ("shipping.city", &s.city, 100),
+        ("shipping.postal_code", &s.postal_code, 10),
+        ("shipping.country", &s.country, 2),
+        ("payment.card_number", &p.card_number, 30),
+        ("payment.expiry", &p.expiry, 10),
+        ("payment.cvc", &p.cvc, 10),
+    ]
+}
+
 /// The address and card, checked; every field's message at once.
 fn validate(request: &CheckoutRequest) -> Result<(Address, CardDetails), ApiError> {
+    let too_long: Vec<FieldProblem> = raw_lengths(request)
+        .into_iter()
+        .filter(|(_, value, max)| value.chars().count() > *max)
+        .map(|(field, _, max)| FieldProblem {
+            field: field.to_owned(),
+            message: format!("Use at most {max} characters."),
+        })
+        .collect();
+    if !too_long.is_empty() {
+        return Err(ApiError::Validation(too_long));
+    }
     let shipping = &request.shipping;
     let address = Address {
         name: shipping.name.clone(),
@@ -251,6 +299,15 @@ fn validate(request: &CheckoutRequest) -> Result<(Address, CardDetails), ApiErro
             }
         })
         .ok();
+    // The document lists the codes in capitals; `nl` is not one of them.
+    if shipping.country.bytes().any(|b| b.is_ascii_lowercase())
+        && !problems.iter().any(|p| p.field == "shipping.country")
+    {
+        problems.push(FieldProblem {
+            field: "shipping.country".to_owned(),
+            message: "Use the country's code in capitals, for example NL.".to_owned(),
+        });
+    }
     let payment = &request.payment;
     let card = CardDetails::parse(
         &payment.card_number,

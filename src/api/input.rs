@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 
 use crate::api::problem::{ApiError, FieldProblem};
@@ -92,6 +93,23 @@ fn field_named_in(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     Some(message[start..end].to_owned())
+}
+
+/// Deserialises a whole number, also written as `5.0`: JSON Schema's `integer` says
+/// that is the same number. `5.5`, strings and out-of-range values are refused.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    use serde::de::Error as _;
+
+    let value = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = value.as_i64() {
+        return Ok(n);
+    }
+    match value.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(D::Error::custom(format!(
+            "expected a whole number, found {value}"
+        ))),
+    }
 }
 
 /// Query parameters deserialised into `T`. Unknown or malformed parameters are a 422

@@ -14,7 +14,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 BIND=${BIND:-127.0.0.1:8096}
 EMAIL=bench@example.com
-PASSWORD="benchmarking the api $RANDOM$RANDOM"
+PASSWORD="loaded wagon $RANDOM$RANDOM under a grey sky"
 
 if ! command -v wrk >/dev/null; then
   echo "wrk is not installed: apt-get install -y wrk" >&2

@@ -45,6 +45,7 @@ async fn a_password_buys_a_token_pair_that_opens_the_account() {
         token.headers.get("set-cookie").is_none(),
         "the API sets no cookies"
     );
+    assert_eq!(token.headers["cache-control"], "no-store");
 
     let cart = app.api_get("/api/v1/cart", Some(&caller.access)).await;
     assert_eq!(cart.status, 200, "{:?}", cart.body);

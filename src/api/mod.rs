@@ -23,6 +23,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse as _;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -72,7 +73,8 @@ pub fn document() -> serde_json::Value {
 }
 
 /// The API's routes behind its own middleware. Layers, outermost first: CORS (when
-/// configured) → problem documents for bare errors → rate limit → body limit → route.
+/// configured) → `Cache-Control: no-store` → problem documents for bare errors → rate
+/// limit → body limit → route.
 pub fn router(state: &AppState) -> Router<AppState> {
     let (api, doc) = routes().split_for_parts();
     let document = serde_json::to_vec_pretty(&openapi::finish(doc)).unwrap_or_default();
@@ -95,7 +97,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(input::BODY_LIMIT))
         .layer(from_fn(remember_route))
         .layer(from_fn_with_state(state.clone(), limits::layer))
-        .layer(from_fn(problem::problem_for_bare_errors));
+        .layer(from_fn(problem::problem_for_bare_errors))
+        // Tokens, carts and orders are nobody's to cache.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     match cors(&state.settings.api.cors_origins) {
         Some(cors) => api.layer(cors),
         None => api,

@@ -191,8 +191,9 @@ pub async fn move_order(
     Ok(Ok(()))
 }
 
-/// Refunds some items of an order: `quantities` pairs order line ids with units.
-/// The order keeps its status unless nothing is left, when it becomes Refunded.
+/// Refunds some items of an order: `quantities` pairs order line ids with units (a
+/// line named twice counts once, with the units added up). The order keeps its status
+/// unless nothing is left, when it becomes Refunded.
 pub async fn refund_items(
     state: &AppState,
     staff: &Staff,
@@ -211,22 +212,10 @@ pub async fn refund_items(
         )));
     }
     let lines = refundable_lines(&state.db, order.id).await?;
-    let mut chosen: Vec<(RefundableLine, i64)> = Vec::new();
-    for (line_id, units) in quantities.iter().copied().filter(|(_, units)| *units > 0) {
-        match lines.iter().find(|l| l.id == line_id) {
-            Some(line) if units <= line.remaining => chosen.push((line.clone(), units)),
-            Some(line) => {
-                return Ok(Err(format!(
-                    "Only {} of {} can still be refunded.",
-                    line.remaining, line.name
-                )));
-            }
-            None => return Ok(Err("Choose items of this order.".to_owned())),
-        }
-    }
-    if chosen.is_empty() {
-        return Ok(Err("Choose how many of which items to refund.".to_owned()));
-    }
+    let chosen = match choose_units(&lines, quantities) {
+        Ok(chosen) => chosen,
+        Err(message) => return Ok(Err(message)),
+    };
     let amount = chosen
         .iter()
         .try_fold(Money::ZERO, |sum, (line, units)| {
@@ -303,6 +292,40 @@ pub async fn refund_items(
     tx.commit().await.context("committing a refund")?;
     tell_customer(state, order, Status::Refunded, &text, amount.minor());
     Ok(Ok(()))
+}
+
+/// The lines and units `quantities` asks for, each line once and within what is left
+/// of it; a message for staff otherwise. Lines asked for with no units are skipped.
+fn choose_units(
+    lines: &[RefundableLine],
+    quantities: &[(i64, i64)],
+) -> Result<Vec<(RefundableLine, i64)>, String> {
+    let mut chosen: Vec<(RefundableLine, i64)> = Vec::new();
+    for (line_id, units) in quantities.iter().copied().filter(|(_, units)| *units > 0) {
+        let Some(line) = lines.iter().find(|l| l.id == line_id) else {
+            return Err("Choose items of this order.".to_owned());
+        };
+        let asked = match chosen.iter_mut().find(|(c, _)| c.id == line_id) {
+            Some((_, total)) => {
+                *total = total.saturating_add(units);
+                *total
+            }
+            None => {
+                chosen.push((line.clone(), units));
+                units
+            }
+        };
+        if asked > line.remaining {
+            return Err(format!(
+                "Only {} of {} can still be refunded.",
+                line.remaining, line.name
+            ));
+        }
+    }
+    if chosen.is_empty() {
+        return Err("Choose how many of which items to refund.".to_owned());
+    }
+    Ok(chosen)
 }
 
 async fn insert_refund(
@@ -455,4 +478,37 @@ fn tell_customer(
         &format!("{subject} ({})", order.reference),
         body,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: i64, remaining: i64) -> RefundableLine {
+        RefundableLine {
+            id,
+            product_id: id,
+            name: format!("item {id}"),
+            unit_price_minor: 100,
+            remaining,
+        }
+    }
+
+    #[test]
+    fn a_line_named_twice_cannot_refund_more_than_is_left_of_it() {
+        let lines = [line(1, 2), line(2, 1)];
+        assert!(choose_units(&lines, &[(1, 2), (1, 2)]).is_err());
+        let chosen = choose_units(&lines, &[(1, 1), (2, 1), (1, 1)]).expect("within what is left");
+        let units: Vec<(i64, i64)> = chosen.iter().map(|(l, u)| (l.id, *u)).collect();
+        assert_eq!(units, [(1, 2), (2, 1)]);
+    }
+
+    #[test]
+    fn units_of_other_orders_or_none_at_all_are_refused() {
+        let lines = [line(1, 2)];
+        assert!(choose_units(&lines, &[(9, 1)]).is_err());
+        assert!(choose_units(&lines, &[(1, 0)]).is_err());
+        assert!(choose_units(&lines, &[]).is_err());
+        assert!(choose_units(&lines, &[(1, 3)]).is_err());
+    }
 }

@@ -84,7 +84,8 @@ pub struct OrderList {
 }
 
 impl Order {
-    fn new(
+    /// The order as the API shows it, to its owner and to staff alike.
+    pub(crate) fn new(
         detail: OrderDetail,
         lines: Vec<OrderLine>,
         events: Vec<OrderEvent>,

@@ -255,6 +255,10 @@ fn title_of(kind: &str) -> &'static str {
         "invalid-transition" => "The order cannot move to that status",
         "email-taken" => "The email address belongs to another account",
         "sku-taken" => "Another product has this SKU",
+        "refund-refused" => "The payment cannot be refunded",
+        "invalid-refund" => "These items cannot be refunded",
+        "stock-out-of-range" => "The stock would go out of its range",
+        "own-account" => "You cannot do this to your own account",
         _ => "The request cannot be done",
     }
 }

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::backoffice::audit::{self, NewEntry};
-use crate::backoffice::extract::Staff;
 use crate::catalog;
 use crate::db::time::now_ms;
 use crate::money::Money;
@@ -46,6 +45,25 @@ pub fn check_fields(note: &str, tracking: &str) -> Result<(), &'static str> {
         return Err("A tracking number has up to 64 letters, digits, spaces and dashes.");
     }
     Ok(())
+}
+
+/// Why a move or refund was refused. Each carries the message to show staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The pipeline does not allow the move from the order's status.
+    Transition(String),
+    /// The items or units asked for are not the order's, or not left to refund.
+    Items(String),
+    /// The payment cannot be paid back: none, nothing left, or the gateway refused.
+    Payment(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Transition(m) | Refusal::Items(m) | Refusal::Payment(m) => f.write_str(m),
+        }
+    }
 }
 
 /// The charge an order was paid with.
@@ -86,24 +104,49 @@ pub async fn refundable_lines(
     .context("loading what is left to refund")
 }
 
-/// Moves `order` as `request` says. `Ok(Err(message))` is a refusal to show staff.
-/// Cancelling or refunding pays back what is left of the charge and covers every unit
-/// not refunded yet; a cancellation always restocks them, a refund when asked.
+/// The moves the pipeline allows from `status`, for staff to choose from.
+pub fn next_statuses(status: Option<Status>) -> Vec<Status> {
+    status.map_or_else(Vec::new, |from| {
+        Status::ALL
+            .into_iter()
+            .filter(|to| from.can_move_to(*to))
+            .collect()
+    })
+}
+
+/// Lines with units left to refund, while the order can still be refunded.
+pub async fn open_refunds(
+    db: &crate::db::Db,
+    order: &OrderDetail,
+) -> anyhow::Result<Vec<RefundableLine>> {
+    if !order
+        .status()
+        .is_some_and(|s| s.can_move_to(Status::Refunded))
+    {
+        return Ok(Vec::new());
+    }
+    let lines = refundable_lines(db, order.id).await?;
+    Ok(lines.into_iter().filter(|l| l.remaining > 0).collect())
+}
+
+/// Moves `order` as `request` says, by `staff`. `Ok(Err(refusal))` is a refusal to
+/// show them. Cancelling or refunding pays back what is left of the charge and covers
+/// every unit not refunded yet; a cancellation always restocks them, a refund when asked.
 pub async fn move_order(
     state: &AppState,
-    staff: &Staff,
+    staff: &audit::Actor,
     order: &OrderDetail,
     request: &MoveRequest,
-) -> anyhow::Result<Result<(), String>> {
+) -> anyhow::Result<Result<(), Refusal>> {
     let Some(from) = order.status() else {
         anyhow::bail!("order {} has an unknown status", order.reference);
     };
     if !from.can_move_to(request.to) {
-        return Ok(Err(format!(
+        return Ok(Err(Refusal::Transition(format!(
             "An order that is {} cannot become {}.",
             from.label().to_lowercase(),
             request.to.label().to_lowercase()
-        )));
+        ))));
     }
 
     let closing = matches!(request.to, Status::Cancelled | Status::Refunded);
@@ -124,7 +167,7 @@ pub async fn move_order(
     let refund = match closing {
         true => match refund_charge(state, order, None).await? {
             Ok(refund) => refund,
-            Err(message) => return Ok(Err(message)),
+            Err(message) => return Ok(Err(Refusal::Payment(message))),
         },
         false => None,
     };
@@ -156,14 +199,14 @@ pub async fn move_order(
         order.id,
         from,
         request.to,
-        Actor::Staff(staff.user.id),
+        Actor::Staff(staff.user_id),
         &note,
     )
     .await?;
     let refunded_minor = refund.as_ref().map_or(0, |(_, amount)| amount.minor());
     audit::record(
         &mut tx,
-        &staff.actor(),
+        staff,
         &NewEntry {
             action: "order.status",
             target: &format!("order {}", order.reference),
@@ -181,7 +224,7 @@ pub async fn move_order(
 
     tracing::info!(
         event = "order.moved",
-        user.id = staff.user.id,
+        user.id = staff.user_id,
         order.reference = order.reference.as_str(),
         from = from.as_str(),
         to = request.to.as_str(),
@@ -191,42 +234,31 @@ pub async fn move_order(
     Ok(Ok(()))
 }
 
-/// Refunds some items of an order: `quantities` pairs order line ids with units.
-/// The order keeps its status unless nothing is left, when it becomes Refunded.
+/// Refunds some items of an order, by `staff`: `quantities` pairs order line ids with
+/// units (a line named twice counts once, with the units added up). The order keeps
+/// its status unless nothing is left, when it becomes Refunded.
 pub async fn refund_items(
     state: &AppState,
-    staff: &Staff,
+    staff: &audit::Actor,
     order: &OrderDetail,
     quantities: &[(i64, i64)],
     restock: bool,
     note: &str,
-) -> anyhow::Result<Result<(), String>> {
+) -> anyhow::Result<Result<(), Refusal>> {
     let Some(status) = order.status() else {
         anyhow::bail!("order {} has an unknown status", order.reference);
     };
     if !status.can_move_to(Status::Refunded) {
-        return Ok(Err(format!(
+        return Ok(Err(Refusal::Transition(format!(
             "An order that is {} cannot be refunded.",
             status.label().to_lowercase()
-        )));
+        ))));
     }
     let lines = refundable_lines(&state.db, order.id).await?;
-    let mut chosen: Vec<(RefundableLine, i64)> = Vec::new();
-    for (line_id, units) in quantities.iter().copied().filter(|(_, units)| *units > 0) {
-        match lines.iter().find(|l| l.id == line_id) {
-            Some(line) if units <= line.remaining => chosen.push((line.clone(), units)),
-            Some(line) => {
-                return Ok(Err(format!(
-                    "Only {} of {} can still be refunded.",
-                    line.remaining, line.name
-                )));
-            }
-            None => return Ok(Err("Choose items of this order.".to_owned())),
-        }
-    }
-    if chosen.is_empty() {
-        return Ok(Err("Choose how many of which items to refund.".to_owned()));
-    }
+    let chosen = match choose_units(&lines, quantities) {
+        Ok(chosen) => chosen,
+        Err(message) => return Ok(Err(Refusal::Items(message))),
+    };
     let amount = chosen
         .iter()
         .try_fold(Money::ZERO, |sum, (line, units)| {
@@ -243,8 +275,12 @@ pub async fn refund_items(
 
     let (charge, amount) = match refund_charge(state, order, Some(amount)).await? {
         Ok(Some(refund)) => refund,
-        Ok(None) => return Ok(Err("Nothing is left to refund.".to_owned())),
-        Err(message) => return Ok(Err(message)),
+        Ok(None) => {
+            return Ok(Err(Refusal::Payment(
+                "Nothing is left to refund.".to_owned(),
+            )));
+        }
+        Err(message) => return Ok(Err(Refusal::Payment(message))),
     };
     let items: Vec<String> = chosen
         .iter()
@@ -269,7 +305,7 @@ pub async fn refund_items(
                 order.id,
                 status,
                 Status::Refunded,
-                Actor::Staff(staff.user.id),
+                Actor::Staff(staff.user_id),
                 &text,
             )
             .await?;
@@ -279,7 +315,7 @@ pub async fn refund_items(
                 &mut tx,
                 order.id,
                 status,
-                Actor::Staff(staff.user.id),
+                Actor::Staff(staff.user_id),
                 &text,
             )
             .await?;
@@ -287,7 +323,7 @@ pub async fn refund_items(
     }
     audit::record(
         &mut tx,
-        &staff.actor(),
+        staff,
         &NewEntry {
             action: "order.refund",
             target: &format!("order {}", order.reference),
@@ -303,6 +339,40 @@ pub async fn refund_items(
     tx.commit().await.context("committing a refund")?;
     tell_customer(state, order, Status::Refunded, &text, amount.minor());
     Ok(Ok(()))
+}
+
+/// The lines and units `quantities` asks for, each line once and within what is left
+/// of it; a message for staff otherwise. Lines asked for with no units are skipped.
+fn choose_units(
+    lines: &[RefundableLine],
+    quantities: &[(i64, i64)],
+) -> Result<Vec<(RefundableLine, i64)>, String> {
+    let mut chosen: Vec<(RefundableLine, i64)> = Vec::new();
+    for (line_id, units) in quantities.iter().copied().filter(|(_, units)| *units > 0) {
+        let Some(line) = lines.iter().find(|l| l.id == line_id) else {
+            return Err("Choose items of this order.".to_owned());
+        };
+        let asked = match chosen.iter_mut().find(|(c, _)| c.id == line_id) {
+            Some((_, total)) => {
+                *total = total.saturating_add(units);
+                *total
+            }
+            None => {
+                chosen.push((line.clone(), units));
+                units
+            }
+        };
+        if asked > line.remaining {
+            return Err(format!(
+                "Only {} of {} can still be refunded.",
+                line.remaining, line.name
+            ));
+        }
+    }
+    if chosen.is_empty() {
+        return Err("Choose how many of which items to refund.".to_owned());
+    }
+    Ok(chosen)
 }
 
 async fn insert_refund(
@@ -455,4 +525,37 @@ fn tell_customer(
         &format!("{subject} ({})", order.reference),
         body,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: i64, remaining: i64) -> RefundableLine {
+        RefundableLine {
+            id,
+            product_id: id,
+            name: format!("item {id}"),
+            unit_price_minor: 100,
+            remaining,
+        }
+    }
+
+    #[test]
+    fn a_line_named_twice_cannot_refund_more_than_is_left_of_it() {
+        let lines = [line(1, 2), line(2, 1)];
+        assert!(choose_units(&lines, &[(1, 2), (1, 2)]).is_err());
+        let chosen = choose_units(&lines, &[(1, 1), (2, 1), (1, 1)]).expect("within what is left");
+        let units: Vec<(i64, i64)> = chosen.iter().map(|(l, u)| (l.id, *u)).collect();
+        assert_eq!(units, [(1, 2), (2, 1)]);
+    }
+
+    #[test]
+    fn units_of_other_orders_or_none_at_all_are_refused() {
+        let lines = [line(1, 2)];
+        assert!(choose_units(&lines, &[(9, 1)]).is_err());
+        assert!(choose_units(&lines, &[(1, 0)]).is_err());
+        assert!(choose_units(&lines, &[]).is_err());
+        assert!(choose_units(&lines, &[(1, 3)]).is_err());
+    }
 }

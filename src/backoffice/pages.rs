@@ -10,7 +10,7 @@ use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::backoffice::analytics::range::{Day, parse_day};
+use crate::backoffice::analytics::range::parse_day;
 use crate::backoffice::audit::{self, Entry};
 use crate::backoffice::extract::{Admin, Staff};
 use crate::backoffice::layout::{AdminLayout, Section};
@@ -121,11 +121,12 @@ pub async fn orders(
     let filter = OrderFilter {
         status: params.status.as_deref().and_then(Status::parse),
         search: non_empty(params.q.as_deref()).map(|q| q.chars().take(100).collect()),
-        placed_from: from.as_ref().and_then(|(_, d)| d.map(|d| d.start_ms())),
-        placed_before: to
-            .as_ref()
-            .and_then(|(_, d)| d.map(|d| Day(d.0 + 1).start_ms())),
-    };
+        ..OrderFilter::default()
+    }
+    .placed_between(
+        from.as_ref().and_then(|(_, d)| *d),
+        to.as_ref().and_then(|(_, d)| *d),
+    );
     let total = store::count_orders(&state.db, &filter).await?;
     let pagination = Pagination::new(
         page_number(params.page.as_deref()),
@@ -200,20 +201,8 @@ async fn order_page(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let status = order.status();
-    let moves = status.map_or_else(Vec::new, |from| {
-        Status::ALL
-            .into_iter()
-            .filter(|to| from.can_move_to(*to))
-            .collect()
-    });
-    let refundable = match status.is_some_and(|s| s.can_move_to(Status::Refunded)) {
-        true => order_moves::refundable_lines(&state.db, order.id)
-            .await?
-            .into_iter()
-            .filter(|l| l.remaining > 0)
-            .collect(),
-        false => Vec::new(),
-    };
+    let moves = order_moves::next_statuses(status);
+    let refundable = order_moves::open_refunds(&state.db, &order).await?;
     let page = OrderPage {
         refundable,
         layout: AdminLayout::new(
@@ -279,9 +268,9 @@ pub async fn move_order(
         tracking: form.tracking,
         restock: form.restock.is_some(),
     };
-    match order_moves::move_order(&state, &staff, &order, &request).await? {
+    match order_moves::move_order(&state, &staff.actor(), &order, &request).await? {
         Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{reference}")).into_response()),
-        Err(message) => order_page(&state, &staff, order, Some(message)).await,
+        Err(refusal) => order_page(&state, &staff, order, Some(refusal.to_string())).await,
     }
 }
 
@@ -348,8 +337,9 @@ pub async fn refund_items(
     if let Err(message) = order_moves::check_fields(&note, "") {
         return order_page(&state, &staff, order, Some(message.to_owned())).await;
     }
-    match order_moves::refund_items(&state, &staff, &order, &quantities, restock, &note).await? {
+    let actor = staff.actor();
+    match order_moves::refund_items(&state, &actor, &order, &quantities, restock, &note).await? {
         Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{reference}")).into_response()),
-        Err(message) => order_page(&state, &staff, order, Some(message)).await,
+        Err(refusal) => order_page(&state, &staff, order, Some(refusal.to_string())).await,
     }
 }

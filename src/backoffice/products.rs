@@ -11,6 +11,9 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::backoffice::extract::Staff;
 use crate::backoffice::layout::{AdminLayout, Section};
+use crate::backoffice::product_rules::{
+    FieldsInput, STOCK_OUT_OF_RANGE, check_fields, check_reason, parse_delta, sentence,
+};
 use crate::backoffice::product_store::{
     self as store, Adjustment, ProductFields, ProductQuery, StaffProduct,
 };
@@ -102,29 +105,14 @@ impl ProductForm {
 
     /// The checked fields, or a message per field that is wrong.
     fn fields(&self, errors: &mut FieldErrors) -> Option<ProductFields> {
-        let name = fields::parse_name(&self.name).map_err(|e| errors.add("name", sentence(&e)));
-        let description = fields::parse_text(&self.description, "description", 4000, false)
-            .map_err(|e| errors.add("description", sentence(&e)));
-        let price = fields::parse_price(&self.price).map_err(|e| errors.add("price", sentence(&e)));
-        let category = fields::parse_text(&self.category, "category", 100, false)
-            .map_err(|e| errors.add("category", sentence(&e)));
-        Some(ProductFields {
-            name: name.ok()?,
-            description: description.ok()?,
-            price: price.ok()?,
-            category: category.ok()?,
-        })
+        let input = FieldsInput {
+            name: &self.name,
+            description: &self.description,
+            price: &self.price,
+            category: &self.category,
+        };
+        check_fields(input, errors)
     }
-}
-
-/// `the price is missing` → `The price is missing.`
-fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let first = chars
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default();
-    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
 }
 
 #[derive(Template)]
@@ -313,8 +301,8 @@ pub async fn adjust_stock(
     let delta = parse_delta(&form.delta)
         .map_err(|e| errors.add("delta", e))
         .ok();
-    let reason = fields::parse_text(&form.reason, "reason", 200, true)
-        .map_err(|e| errors.add("reason", sentence(&e)))
+    let reason = check_reason(&form.reason)
+        .map_err(|e| errors.add("reason", e))
         .ok();
     let (Some(delta), Some(reason)) = (delta, reason) else {
         let page_form = ProductForm::of(&product);
@@ -326,7 +314,7 @@ pub async fn adjust_stock(
             Redirect::to(&format!("/admin/products/{}?notice=stock", product.id)).into_response(),
         ),
         None => {
-            errors.add("delta", "The stock cannot go below 0 or above 1,000,000.");
+            errors.add("delta", STOCK_OUT_OF_RANGE);
             let page_form = ProductForm::of(&product);
             form_page(&state, &staff, Some(product), page_form, errors, None).await
         }
@@ -374,51 +362,4 @@ pub async fn upload_image(
     let path = images::store(&state.settings.uploads_dir(), png).await?;
     store::set_image(&state.db, &staff.actor(), &product, &path).await?;
     Ok(Redirect::to(&format!("/admin/products/{}?notice=image", product.id)).into_response())
-}
-
-/// A stock change: a whole number other than zero, with an optional sign.
-fn parse_delta(text: &str) -> Result<i64, &'static str> {
-    const MESSAGE: &str = "Enter a whole number such as 12 or -3, other than 0.";
-    let text = text.trim();
-    let (sign, digits) = match text.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if digits.is_empty() || digits.len() > 7 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(MESSAGE);
-    }
-    match digits.parse::<i64>() {
-        Ok(0) | Err(_) => Err(MESSAGE),
-        Ok(n) => Ok(sign * n),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stock_change_is_a_signed_whole_number_other_than_zero() {
-        assert_eq!(parse_delta("12"), Ok(12));
-        assert_eq!(parse_delta(" -3 "), Ok(-3));
-        assert_eq!(parse_delta("+4"), Ok(4));
-        for bad in [
-            "0",
-            "-0",
-            "",
-            "-",
-            "1.5",
-            "1e3",
-            "99999999999",
-            "--1",
-            "three",
-        ] {
-            assert!(parse_delta(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn messages_from_the_field_rules_read_as_sentences() {
-        assert_eq!(sentence("the price is missing"), "The price is missing.");
-    }
 }

@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 
+use crate::backoffice::analytics::range::Day;
 use crate::db::{Db, like_escape, time::now_ms};
 use crate::orders::status::Status;
 use crate::orders::store::OrderSummary;
@@ -77,6 +78,18 @@ pub struct OrderFilter {
     pub placed_from: Option<i64>,
     /// Placed before this time (Unix ms).
     pub placed_before: Option<i64>,
+}
+
+impl OrderFilter {
+    /// Orders placed from the start of `from` to the end of `to` (both days included,
+    /// either open), as the list's date fields mean them.
+    pub fn placed_between(self, from: Option<Day>, to: Option<Day>) -> OrderFilter {
+        OrderFilter {
+            placed_from: from.map(Day::start_ms),
+            placed_before: to.map(|day| Day(day.0 + 1).start_ms()),
+            ..self
+        }
+    }
 }
 
 /// An order in the back office's list: the summary and who placed it.

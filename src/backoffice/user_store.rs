@@ -128,6 +128,21 @@ pub enum Change {
     EndSessions,
 }
 
+impl Change {
+    /// Role changes and deactivations: they take access away, so the back office asks
+    /// for a recent password first.
+    pub fn is_sensitive(&self) -> bool {
+        matches!(self, Change::Role(_) | Change::Active(false))
+    }
+}
+
+/// Why the admin `actor_id` may not make `change` to `user`, if so: an admin cannot
+/// lock themselves out, so their own role and access stay.
+pub fn refusal(actor_id: i64, user: &StaffUser, change: &Change) -> Option<&'static str> {
+    (user.id == actor_id && change.is_sensitive())
+        .then_some("You cannot change your own role or deactivate yourself.")
+}
+
 /// Applies `change` to `user` with its audit entry. `Ok(false)` when the new email
 /// belongs to another account.
 pub async fn apply(

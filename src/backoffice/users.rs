@@ -13,6 +13,7 @@ use crate::accounts::email_address::EmailAddress;
 use crate::accounts::extract::safe_next;
 use crate::accounts::{service, store as accounts};
 use crate::app::AppState;
+use crate::backoffice::audit::Actor;
 use crate::backoffice::extract::{Admin, Staff};
 use crate::backoffice::layout::{AdminLayout, Section};
 use crate::backoffice::user_store::{self as store, Change, ROLES, StaffUser};
@@ -142,16 +143,7 @@ pub async fn create(
         .await;
     };
 
-    let unusable = format!("!{}", session::new_secret());
-    let created = store::create(
-        &state.db,
-        &admin.actor(),
-        email.as_str(),
-        &email.key(),
-        &form.role,
-        &unusable,
-    )
-    .await?;
+    let created = create_account(&state, &admin.actor(), &email, &form.role).await?;
     if created.is_none() {
         errors.add("email", "An account with this email exists already.");
         return list_page(
@@ -164,8 +156,31 @@ pub async fn create(
         )
         .await;
     }
-    service::request_reset(&state, email.as_str()).await?;
     Ok(Redirect::to("/admin/users?notice=created").into_response())
+}
+
+/// Creates an account with `role` (one of [`ROLES`]) and an unusable password, and
+/// emails its owner a link to choose one. `None` if the email is taken.
+pub async fn create_account(
+    state: &AppState,
+    actor: &Actor,
+    email: &EmailAddress,
+    role: &str,
+) -> anyhow::Result<Option<i64>> {
+    let unusable = format!("!{}", session::new_secret());
+    let created = store::create(
+        &state.db,
+        actor,
+        email.as_str(),
+        &email.key(),
+        role,
+        &unusable,
+    )
+    .await?;
+    if created.is_some() {
+        service::request_reset(state, email.as_str()).await?;
+    }
+    Ok(created)
 }
 
 #[derive(Template)]
@@ -257,14 +272,11 @@ pub async fn change(
         _ => return user_page(&state, &admin, user, Some("Choose a change.".into()), None).await,
     };
 
-    let sensitive = matches!(change, Change::Role(_) | Change::Active(false));
-    if sensitive && !admin.recently_authenticated() {
+    if change.is_sensitive() && !admin.recently_authenticated() {
         return Ok(confirm_redirect(&here));
     }
-    // An admin cannot lock themselves out: their own role and access stay.
-    if user.id == admin.user.id && matches!(change, Change::Role(_) | Change::Active(false)) {
-        let message = "You cannot change your own role or deactivate yourself.".to_owned();
-        return user_page(&state, &admin, user, Some(message), None).await;
+    if let Some(message) = store::refusal(admin.user.id, &user, &change) {
+        return user_page(&state, &admin, user, Some(message.to_owned()), None).await;
     }
 
     if !store::apply(&state.db, &admin.actor(), &user, &change).await? {

@@ -84,7 +84,16 @@ pub fn parse_stock(text: &str) -> Result<i64, String> {
         return Err("the stock must be a whole number such as 12".into());
     }
     match text.parse::<i64>() {
-        Ok(stock) if stock <= MAX_STOCK => Ok(stock),
+        Ok(stock) => check_stock(stock),
+        Err(_) => Err(format!("the stock must be at most {MAX_STOCK}")),
+    }
+}
+
+/// Units in stock given as a number: from 0 to [`MAX_STOCK`].
+pub fn check_stock(stock: i64) -> Result<i64, String> {
+    match stock {
+        ..0 => Err("the stock cannot be negative".into()),
+        0..=MAX_STOCK => Ok(stock),
         _ => Err(format!("the stock must be at most {MAX_STOCK}")),
     }
 }
@@ -133,5 +142,8 @@ mod tests {
         for bad in ["", "1.5", "1e3", "ten", "+4", "99999999999999999999"] {
             assert!(parse_stock(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(check_stock(MAX_STOCK), Ok(MAX_STOCK));
+        assert!(check_stock(MAX_STOCK + 1).is_err());
+        assert!(check_stock(-1).is_err());
     }
 }

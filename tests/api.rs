@@ -233,20 +233,25 @@ async fn forged_tokens_are_all_401() {
     ));
     forgeries.push((
         "wrong key",
-        theirs.issue(caller.user_id, &stamp, now()).expect("jwt"),
+        theirs
+            .issue(caller.user_id, &stamp, now(), now())
+            .expect("jwt"),
     ));
     forgeries.push((
         "wrong issuer",
-        elsewhere.issue(caller.user_id, &stamp, now()).expect("jwt"),
+        elsewhere
+            .issue(caller.user_id, &stamp, now(), now())
+            .expect("jwt"),
     ));
     forgeries.push((
         "expired",
-        ours.issue(caller.user_id, &stamp, now() - 3600)
+        ours.issue(caller.user_id, &stamp, now() - 3600, now() - 3600)
             .expect("jwt"),
     ));
     forgeries.push((
         "old stamp",
-        ours.issue(caller.user_id, "old", now()).expect("jwt"),
+        ours.issue(caller.user_id, "old", now(), now())
+            .expect("jwt"),
     ));
     forgeries.push(("refresh token as access token", caller.refresh.clone()));
     forgeries.push(("garbage", "a.b.c".to_owned()));
@@ -258,7 +263,9 @@ async fn forged_tokens_are_all_401() {
         answer.assert_problem(401, "unauthorized");
     }
     // The server's own key, right stamp and times: accepted, so the above are real tests.
-    let made_here = ours.issue(caller.user_id, &stamp, now()).expect("jwt");
+    let made_here = ours
+        .issue(caller.user_id, &stamp, now(), now())
+        .expect("jwt");
     assert_eq!(
         app.api_get("/api/v1/cart", Some(&made_here)).await.status,
         200
@@ -344,7 +351,7 @@ async fn a_customer_token_is_refused_on_admin_endpoints() {
             checked += 1;
         }
     }
-    assert!(checked > 0 || !paths.keys().any(|p| p.starts_with("/api/v1/admin/")));
+    assert!(checked >= 16, "every admin operation was tried: {checked}");
 }
 
 #[tokio::test]

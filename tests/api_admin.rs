@@ -861,3 +861,81 @@ async fn the_document_lists_every_admin_operation_as_secured_with_its_problems()
     }
     assert_eq!(operations, 16);
 }
+
+/// Tokens for `caller` minted by a refresh of a sign-in whose password was typed
+/// `minutes_ago`: the refresh keeps that time.
+async fn refreshed_after(app: &TestApp, caller: &ApiCaller, minutes_ago: i64) -> String {
+    let at = securecart::db::time::now_ms() - minutes_ago * 60_000;
+    app.execute(&format!(
+        "UPDATE api_refresh_tokens SET authenticated_at = {at} WHERE user_id = {}",
+        caller.user_id
+    ))
+    .await;
+    let body = json!({ "refresh_token": caller.refresh });
+    let answer = app
+        .api(Method::POST, "/api/v1/auth/refresh", None, Some(&body))
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn moving_money_or_roles_needs_a_recently_typed_password_refresh_or_not() {
+    let shop = shop_with_an_order().await;
+    let app = &shop.app;
+    let stale_staff = refreshed_after(app, &shop.staff, 20).await;
+    let stale_admin = refreshed_after(app, &shop.admin, 20).await;
+
+    // Reading and everyday moves are fine with an old sign-in.
+    let order_path = format!("/api/v1/admin/orders/{}", shop.reference);
+    assert_eq!(
+        app.api_get(&order_path, Some(&stale_staff)).await.status,
+        200
+    );
+    let line = app.api_get(&order_path, Some(&stale_staff)).await.body["refundable"][0]["line_id"]
+        .as_i64()
+        .expect("line");
+
+    // Refunds, cancellations and role changes are not.
+    let refund = json!({ "items": [{ "line_id": line, "quantity": 1 }] });
+    let refunds = format!("{order_path}/refunds");
+    send(app, Method::POST, &refunds, &stale_staff, &refund)
+        .await
+        .assert_problem(403, "reauthentication-required");
+    let cancel = json!({ "status": "cancelled", "note": "customer asked" });
+    send(
+        app,
+        Method::POST,
+        &format!("{order_path}/status"),
+        &stale_staff,
+        &cancel,
+    )
+    .await
+    .assert_problem(403, "reauthentication-required");
+    let user = format!("/api/v1/admin/users/{}", shop.customer.user_id);
+    send(
+        app,
+        Method::PATCH,
+        &user,
+        &stale_admin,
+        &json!({ "role": "staff" }),
+    )
+    .await
+    .assert_problem(403, "reauthentication-required");
+    let refunded: i64 = app.scalar("SELECT COUNT(*) FROM refund_lines").await;
+    let role: i64 = app
+        .scalar("SELECT COUNT(*) FROM users WHERE role = 'staff'")
+        .await;
+    assert_eq!((refunded, role), (0, 1), "nothing changed");
+
+    // Signing in again with the password allows it.
+    let again = app
+        .token_for(&shop.staff.email, crate::support::api::PASSWORD)
+        .await;
+    let fresh_staff = again.body["access_token"].as_str().expect("token");
+    let done = send(app, Method::POST, &refunds, fresh_staff, &refund).await;
+    assert_eq!(done.status, 201, "{:?}", done.body);
+}

@@ -8,6 +8,9 @@ CREATE TABLE api_refresh_tokens (
     family         TEXT    NOT NULL,
     user_id        BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     security_stamp TEXT    NOT NULL,
+    -- When the family's password was typed (ms): carried into every access token it
+    -- mints, so that sensitive actions can ask for a recent one.
+    authenticated_at BIGINT NOT NULL,
     created_at     BIGINT  NOT NULL,
     expires_at     BIGINT  NOT NULL,
     used_at        BIGINT,

@@ -52,6 +52,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("not allowed")]
     Forbidden,
+    #[error("not allowed: {detail}")]
+    ForbiddenBecause { kind: &'static str, detail: String },
     #[error("not found")]
     NotFound,
     #[error("conflict: {detail}")]
@@ -77,7 +79,7 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -106,6 +108,13 @@ impl ApiError {
         }
     }
 
+    pub fn forbidden(kind: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::ForbiddenBecause {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
     pub fn conflict(kind: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::Conflict {
             kind,
@@ -118,7 +127,9 @@ impl ApiError {
         let mut problem = Problem::generic(status);
         match self {
             ApiError::Malformed(detail) => problem.detail = Some(detail.clone()),
-            ApiError::Conflict { kind, detail } | ApiError::Unprocessable { kind, detail } => {
+            ApiError::Conflict { kind, detail }
+            | ApiError::Unprocessable { kind, detail }
+            | ApiError::ForbiddenBecause { kind, detail } => {
                 problem.kind = type_uri(kind);
                 problem.title = title_of(kind).to_owned();
                 problem.detail = Some(detail.clone());
@@ -252,6 +263,7 @@ fn title_of(kind: &str) -> &'static str {
         "checkout-busy" => "Another checkout of this account is in progress",
         "payments-paused" => "Payments from this account are paused",
         "not-verified" => "The email address is not confirmed",
+        "reauthentication-required" => "Sign in again with your password to do this",
         "invalid-transition" => "The order cannot move to that status",
         "email-taken" => "The email address belongs to another account",
         "sku-taken" => "Another product has this SKU",

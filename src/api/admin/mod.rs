@@ -4,13 +4,12 @@
 //!
 //! Recent passwords: the HTML back office asks for the password again before
 //! refunds, cancellations, role changes and deactivations when the last one was typed
-//! more than [`REAUTH_AFTER_MS`] ago. The API has no such step: an access token is at
-//! most 15 minutes old ([`ACCESS_TTL_SECS`]), so a valid token stands in for a recent
-//! sign-in. Refreshing mints new access tokens without a password, so this is weaker
-//! than the HTML rule for a caller who holds a refresh token.
+//! more than [`REAUTH_AFTER_MS`] ago. The API asks the same of the sign-in behind the
+//! token: each access token carries `auth_time`, the moment its family's password was
+//! typed, unchanged by refreshes; when that is too old these actions answer 403
+//! `reauthentication-required`, and a fresh `POST /api/v1/auth/token` allows them.
 //!
 //! [`REAUTH_AFTER_MS`]: crate::backoffice::extract::REAUTH_AFTER_MS
-//! [`ACCESS_TTL_SECS`]: crate::api::auth::jwt::ACCESS_TTL_SECS
 
 mod orders;
 mod products;

@@ -1,8 +1,8 @@
 //! Every customer's orders for staff: the back office's list filters, the status
 //! pipeline and refunds of items, through the back office's own moves and audit.
 //!
-//! Cancelling and refunding move money; the HTML asks for a recent password first,
-//! the API takes the access token's short life for it (see [`super`]).
+//! Cancelling and refunding move money: like the HTML, they need a password typed in
+//! the last 15 minutes (see [`super`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -308,8 +308,12 @@ pub async fn move_order(
     check_text("note", &request.note, "")?;
     check_text("tracking", "", &request.tracking)?;
 
+    let to: Status = request.status.into();
+    if matches!(to, Status::Cancelled | Status::Refunded) {
+        staff.require_recent_password()?;
+    }
     let request = MoveRequest {
-        to: request.status.into(),
+        to,
         note: request.note,
         tracking: request.tracking,
         restock: request.restock,
@@ -344,6 +348,7 @@ pub async fn refund_items(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<(StatusCode, Json<AdminOrder>), ApiError> {
+    staff.require_recent_password()?;
     let order = load(&state, &reference).await?;
     let quantities = quantities(&request.items)?;
     check_text("note", &request.note, "")?;

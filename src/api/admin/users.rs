@@ -1,8 +1,8 @@
 //! Accounts and roles, for administrators only: staff get 403 like customers. Every
 //! change goes through the back office's own [`Change`]s, each with its audit entry.
 //!
-//! Role changes and deactivations are sensitive; the HTML asks for a recent password
-//! first, the API takes the access token's short life for it (see [`super`]). Roles
+//! Role changes and deactivations are sensitive: like the HTML, they need a password
+//! typed in the last 15 minutes (see [`super`]). Roles
 //! are read from the database on every request, so a change holds from the user's
 //! next request; deactivating or ending sessions renews the user's security stamp,
 //! which ends every access and refresh token issued to them.
@@ -248,6 +248,9 @@ pub async fn update_user(
     let changes = wanted_changes(&user, changes)?;
     for change in &changes {
         refuse_own(&admin, &user, change)?;
+    }
+    if changes.iter().any(Change::is_sensitive) {
+        admin.require_recent_password()?;
     }
 
     for change in &changes {

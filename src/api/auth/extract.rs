@@ -8,7 +8,7 @@ use crate::api::auth::jwt::stamp_digest;
 use crate::api::problem::ApiError;
 use crate::app::AppState;
 use crate::backoffice::audit::Actor;
-use crate::backoffice::extract::{ADMIN, STAFF};
+use crate::backoffice::extract::{ADMIN, REAUTH_AFTER_MS, STAFF};
 use crate::db::time::now_ms;
 use crate::security::client_addr::ClientAddr;
 use crate::security::session::SessionUser;
@@ -18,9 +18,37 @@ use crate::security::session::SessionUser;
 pub struct ApiUser {
     pub user: SessionUser,
     pub ip: String,
+    /// When the password behind the token was typed (Unix ms), carried through every
+    /// refresh of the sign-in.
+    pub authenticated_at: i64,
 }
 
 impl ApiUser {
+    /// Whether the password was typed within [`REAUTH_AFTER_MS`], as the back office
+    /// asks before moving money or changing who may do what. A refresh does not renew
+    /// it: only `POST /api/v1/auth/token` does.
+    pub fn recently_authenticated(&self) -> bool {
+        now_ms() - self.authenticated_at <= REAUTH_AFTER_MS
+    }
+
+    /// `Ok` after a recent password; otherwise a 403 telling the client to sign in again.
+    pub fn require_recent_password(&self) -> Result<(), ApiError> {
+        if self.recently_authenticated() {
+            return Ok(());
+        }
+        tracing::info!(
+            event = "security.reauthentication_required",
+            user.id = self.user.id,
+            client.addr = self.ip.as_str(),
+            "sensitive API action needs a recent password"
+        );
+        Err(ApiError::forbidden(
+            "reauthentication-required",
+            "This action needs a password typed in the last 15 minutes: get new tokens \
+             from POST /api/v1/auth/token and try again.",
+        ))
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             user_id: self.user.id,
@@ -94,6 +122,7 @@ impl FromRequestParts<AppState> for ApiUser {
                 email_verified_at: row.email_verified_at,
             },
             ip,
+            authenticated_at: verified.auth_time.saturating_mul(1000),
         })
     }
 }

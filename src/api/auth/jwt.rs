@@ -36,6 +36,8 @@ struct Claims {
     aud: String,
     typ: String,
     stamp: String,
+    /// When the password was last typed (seconds): refreshes carry it unchanged.
+    auth_time: i64,
     jti: String,
 }
 
@@ -45,6 +47,8 @@ pub struct Verified {
     pub user_id: i64,
     /// The digest of the security stamp the token was issued under.
     pub stamp: String,
+    /// When the password was last typed, seconds.
+    pub auth_time: i64,
 }
 
 /// Signs and checks access tokens with a key derived from the server secret.
@@ -75,8 +79,15 @@ impl AccessTokens {
         })
     }
 
-    /// A token for `user_id` under `security_stamp`, valid [`ACCESS_TTL_SECS`] from `now`.
-    pub fn issue(&self, user_id: i64, security_stamp: &str, now: i64) -> anyhow::Result<String> {
+    /// A token for `user_id` under `security_stamp`, valid [`ACCESS_TTL_SECS`] from `now`,
+    /// for a sign-in whose password was typed at `auth_time` (seconds).
+    pub fn issue(
+        &self,
+        user_id: i64,
+        security_stamp: &str,
+        now: i64,
+        auth_time: i64,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,
@@ -85,6 +96,7 @@ impl AccessTokens {
             aud: AUDIENCE.to_owned(),
             typ: ACCESS.to_owned(),
             stamp: stamp_digest(security_stamp),
+            auth_time: auth_time.min(now),
             jti: crate::security::session::new_secret(),
         };
         jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
@@ -112,6 +124,7 @@ impl AccessTokens {
         Some(Verified {
             user_id,
             stamp: claims.stamp,
+            auth_time: claims.auth_time.min(claims.iat),
         })
     }
 }
@@ -151,7 +164,7 @@ mod tests {
     #[test]
     fn a_fresh_token_verifies_until_it_expires() {
         let tokens = tokens();
-        let token = tokens.issue(42, "stamp", now()).expect("issue");
+        let token = tokens.issue(42, "stamp", now(), now()).expect("issue");
         let verified = tokens.verify(&token, now() + 60).expect("valid");
         assert_eq!(verified.user_id, 42);
         assert_eq!(verified.stamp, stamp_digest("stamp"));
@@ -163,7 +176,12 @@ mod tests {
 
         // Issued long ago: expired by the clock, whatever the caller says it is.
         let old = tokens
-            .issue(42, "stamp", now() - 2 * ACCESS_TTL_SECS)
+            .issue(
+                42,
+                "stamp",
+                now() - 2 * ACCESS_TTL_SECS,
+                now() - 2 * ACCESS_TTL_SECS,
+            )
             .expect("issue");
         assert!(tokens.verify(&old, now() - 2 * ACCESS_TTL_SECS).is_none());
     }
@@ -171,7 +189,7 @@ mod tests {
     #[test]
     fn alg_none_and_other_algorithms_are_refused() {
         let tokens = tokens();
-        let token = tokens.issue(42, "stamp", now()).expect("issue");
+        let token = tokens.issue(42, "stamp", now(), now()).expect("issue");
         let p = parts(&token);
         for alg in ["none", "None", "HS512", "RS256"] {
             let header = encode_part(&serde_json::json!({ "alg": alg, "typ": "JWT" }));
@@ -185,7 +203,7 @@ mod tests {
     #[test]
     fn altered_claims_with_the_original_signature_are_refused() {
         let tokens = tokens();
-        let token = tokens.issue(42, "stamp", now()).expect("issue");
+        let token = tokens.issue(42, "stamp", now(), now()).expect("issue");
         let p = parts(&token);
         let mut claims = json_part(&p[1]);
         claims["sub"] = "1".into();
@@ -197,20 +215,22 @@ mod tests {
     fn another_key_issuer_or_audience_is_refused() {
         let ours = tokens();
         let theirs = tokens();
-        let token = theirs.issue(42, "stamp", now()).expect("issue");
+        let token = theirs.issue(42, "stamp", now(), now()).expect("issue");
         assert!(ours.verify(&token, now()).is_none(), "another key");
 
         let secret = ServerSecret::ephemeral();
         let a = AccessTokens::new(&secret, "http://a.example").expect("keys");
         let b = AccessTokens::new(&secret, "http://b.example").expect("keys");
-        let token = a.issue(42, "stamp", now()).expect("issue");
+        let token = a.issue(42, "stamp", now(), now()).expect("issue");
         assert!(b.verify(&token, now()).is_none(), "another issuer");
     }
 
     #[test]
     fn tokens_dated_in_the_future_or_living_too_long_are_refused() {
         let tokens = tokens();
-        let future = tokens.issue(42, "stamp", now() + 3600).expect("issue");
+        let future = tokens
+            .issue(42, "stamp", now() + 3600, now() + 3600)
+            .expect("issue");
         assert!(tokens.verify(&future, now()).is_none());
     }
 }

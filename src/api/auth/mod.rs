@@ -103,14 +103,15 @@ pub async fn issue_token(
         audit::record_alone(&state.db, &actor, &entry).await?;
     }
     let stamp = security_stamp(&state, user_id).await?;
-    let refresh_token = refresh::start_family(&state.db, user_id, &stamp).await?;
+    let authenticated_at = now_ms();
+    let refresh_token = refresh::start_family(&state.db, user_id, &stamp, authenticated_at).await?;
     tracing::info!(
         event = "api.token_issued",
         user.id = user_id,
         client.addr = ip.as_str(),
         "API tokens issued"
     );
-    respond(&state, user_id, &stamp, refresh_token).map(Json)
+    respond(&state, user_id, &stamp, refresh_token, authenticated_at).map(Json)
 }
 
 /// Trade a refresh token for a new pair. The old refresh token dies; presenting it
@@ -132,7 +133,11 @@ pub async fn refresh_token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let ip = client.0.to_string();
     match refresh::rotate(&state.db, &request.refresh_token).await? {
-        Rotation::Rotated { user_id, token } => {
+        Rotation::Rotated {
+            user_id,
+            token,
+            authenticated_at,
+        } => {
             let stamp = security_stamp(&state, user_id).await?;
             tracing::info!(
                 event = "api.token_refreshed",
@@ -140,7 +145,7 @@ pub async fn refresh_token(
                 client.addr = ip.as_str(),
                 "API tokens refreshed"
             );
-            respond(&state, user_id, &stamp, token).map(Json)
+            respond(&state, user_id, &stamp, token, authenticated_at).map(Json)
         }
         Rotation::Reused { user_id } => {
             tracing::warn!(
@@ -196,8 +201,13 @@ fn respond(
     user_id: i64,
     stamp: &str,
     refresh_token: String,
+    authenticated_at: i64,
 ) -> Result<TokenResponse, ApiError> {
-    let access_token = state.api.tokens.issue(user_id, stamp, now_ms() / 1000)?;
+    let access_token =
+        state
+            .api
+            .tokens
+            .issue(user_id, stamp, now_ms() / 1000, authenticated_at / 1000)?;
     Ok(TokenResponse {
         access_token,
         refresh_token,

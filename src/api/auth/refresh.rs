@@ -17,7 +17,12 @@ pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// The token was live: here is its successor, for this user.
-    Rotated { user_id: i64, token: String },
+    Rotated {
+        user_id: i64,
+        token: String,
+        /// When the family's password was typed, ms.
+        authenticated_at: i64,
+    },
     /// Unknown, expired, revoked, or issued before the user's security stamp changed.
     Refused,
     /// Already spent: the family is revoked.
@@ -33,27 +38,49 @@ struct TokenRow {
     expires_at: i64,
     used_at: Option<i64>,
     revoked_at: Option<i64>,
+    authenticated_at: i64,
     current_stamp: String,
     is_active: i64,
 }
 
-/// Starts a family for a login and returns its first token.
-pub async fn start_family(db: &Db, user_id: i64, security_stamp: &str) -> anyhow::Result<String> {
-    insert(db, user_id, security_stamp, &new_secret()).await
+/// Starts a family for a login that checked the password at `authenticated_at` and
+/// returns its first token.
+pub async fn start_family(
+    db: &Db,
+    user_id: i64,
+    security_stamp: &str,
+    authenticated_at: i64,
+) -> anyhow::Result<String> {
+    let family = Family {
+        id: &new_secret(),
+        user_id,
+        stamp: security_stamp,
+        authenticated_at,
+    };
+    insert(db, &family).await
 }
 
-async fn insert(db: &Db, user_id: i64, stamp: &str, family: &str) -> anyhow::Result<String> {
+/// What every token of a family shares.
+struct Family<'a> {
+    id: &'a str,
+    user_id: i64,
+    stamp: &'a str,
+    authenticated_at: i64,
+}
+
+async fn insert(db: &Db, family: &Family<'_>) -> anyhow::Result<String> {
     let token = new_secret();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO api_refresh_tokens \
-             (token_hash, family, user_id, security_stamp, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_refresh_tokens (token_hash, family, user_id, security_stamp, \
+                authenticated_at, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(digest(&token))
-    .bind(family)
-    .bind(user_id)
-    .bind(stamp)
+    .bind(family.id)
+    .bind(family.user_id)
+    .bind(family.stamp)
+    .bind(family.authenticated_at)
     .bind(now)
     .bind(now + REFRESH_TTL_MS)
     .execute(db.pool())
@@ -66,7 +93,8 @@ async fn insert(db: &Db, user_id: i64, stamp: &str, family: &str) -> anyhow::Res
 pub async fn rotate(db: &Db, token: &str) -> anyhow::Result<Rotation> {
     let row: Option<TokenRow> = sqlx::query_as(
         "SELECT t.id, t.family, t.user_id, t.security_stamp, t.expires_at, t.used_at, \
-                t.revoked_at, u.security_stamp AS current_stamp, u.is_active \
+                t.revoked_at, t.authenticated_at, u.security_stamp AS current_stamp, \
+                u.is_active \
          FROM api_refresh_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1",
     )
@@ -110,10 +138,17 @@ pub async fn rotate(db: &Db, token: &str) -> anyhow::Result<Rotation> {
             user_id: row.user_id,
         });
     }
-    let token = insert(db, row.user_id, &row.current_stamp, &row.family).await?;
+    let family = Family {
+        id: &row.family,
+        user_id: row.user_id,
+        stamp: &row.current_stamp,
+        authenticated_at: row.authenticated_at,
+    };
+    let token = insert(db, &family).await?;
     Ok(Rotation::Rotated {
         user_id: row.user_id,
         token,
+        authenticated_at: row.authenticated_at,
     })
 }
 

@@ -939,3 +939,28 @@ async fn moving_money_or_roles_needs_a_recently_typed_password_refresh_or_not() 
     let done = send(app, Method::POST, &refunds, fresh_staff, &refund).await;
     assert_eq!(done.status, 201, "{:?}", done.body);
 }
+
+#[tokio::test]
+async fn products_created_at_once_with_one_sku_make_one_product_and_no_500() {
+    let app = std::sync::Arc::new(spawn().await);
+    let staff = app.api_account("staff@example.com", "staff").await;
+    let creates = (0..6).map(|i| {
+        let app = app.clone();
+        let token = staff.access.clone();
+        tokio::spawn(async move {
+            let body = json!({ "sku": "RACE-1", "name": format!("Racer {i}"), "price": "5.00" });
+            send(&app, Method::POST, "/api/v1/admin/products", &token, &body)
+                .await
+                .status
+        })
+    });
+    let mut statuses: Vec<u16> = futures_util::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|s| s.expect("task"))
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
+    let products: i64 = app.scalar("SELECT COUNT(*) FROM products").await;
+    assert_eq!(products, 1);
+}

@@ -157,37 +157,51 @@ pub async fn sku_taken(db: &Db, sku: &Sku) -> anyhow::Result<bool> {
     Ok(found.is_some())
 }
 
-/// Creates a product (on sale, with `stock`) and returns its id.
+/// Creates a product (on sale, with `stock`) and returns its id; `None` when its SKU is
+/// taken, also by a create that won a race with this one.
 pub async fn create(
     db: &Db,
     actor: &Actor,
     sku: &Sku,
     fields: &ProductFields,
     stock: i64,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<Option<i64>> {
     let now = now_ms();
     let mut tx = db.pool().begin().await.context("starting a new product")?;
+    // The row first, under a provisional slug: a write, so SQLite takes the write lock
+    // before anything is read, and a create racing this one with the same SKU finds
+    // it taken (the caller checked the SKU, but not inside this transaction).
+    let provisional = format!("~{}", crate::security::session::new_secret());
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO products (sku, slug, name, description, price_minor, stock, active, \
+                created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(sku.as_str())
+    .bind(&provisional)
+    .bind(&fields.name)
+    .bind(&fields.description)
+    .bind(fields.price.minor())
+    .bind(stock)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("adding a product")?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
     let category_id = match fields.category.as_str() {
         "" => None,
         name => Some(ensure_category(&mut tx, name, now).await?.0),
     };
     let slug = free_product_slug(&mut tx, &slugify(&fields.name), sku).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO products (sku, slug, name, description, price_minor, stock, active, \
-                category_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING id",
-    )
-    .bind(sku.as_str())
-    .bind(&slug)
-    .bind(&fields.name)
-    .bind(&fields.description)
-    .bind(fields.price.minor())
-    .bind(stock)
-    .bind(category_id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await
-    .context("adding a product")?;
+    sqlx::query("UPDATE products SET slug = $1, category_id = $2 WHERE id = $3")
+        .bind(&slug)
+        .bind(category_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("naming a new product")?;
     audit::record(
         &mut tx,
         actor,
@@ -200,7 +214,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await.context("committing a new product")?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 fn fields_json(fields: &ProductFields, stock: Option<i64>) -> serde_json::Value {

@@ -192,7 +192,11 @@ pub async fn create(
         return form_page(&state, &staff, None, form, errors, None).await;
     };
 
-    let id = store::create(&state.db, &staff.actor(), &sku, &product_fields, stock).await?;
+    let Some(id) = store::create(&state.db, &staff.actor(), &sku, &product_fields, stock).await?
+    else {
+        errors.add("sku", "Another product has this SKU.");
+        return form_page(&state, &staff, None, form, errors, None).await;
+    };
     tracing::info!(
         event = "product.created",
         user.id = staff.user.id,

@@ -280,14 +280,14 @@ pub async fn create_product(
     else {
         return Err(errors.into());
     };
+    let taken = || ApiError::conflict("sku-taken", "Another product has this SKU.");
     if store::sku_taken(&state.db, &sku).await? {
-        return Err(ApiError::conflict(
-            "sku-taken",
-            "Another product has this SKU.",
-        ));
+        return Err(taken());
     }
 
-    let id = store::create(&state.db, &staff.actor(), &sku, &fields, stock).await?;
+    let id = store::create(&state.db, &staff.actor(), &sku, &fields, stock)
+        .await?
+        .ok_or_else(taken)?;
     tracing::info!(
         event = "product.created",
         user.id = staff.user.id,

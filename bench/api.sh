@@ -27,7 +27,7 @@ data=$(mktemp -d)
 server=""
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 
-SECURECART_ADMIN_PASSWORD="$PASSWORD" "$bin" --data-dir "$data" create-admin --email "$EMAIL" >/dev/null
+SECURECART_ADMIN_PASSWORD="$PASSWORD" SECURECART_LOG=warn "$bin" --data-dir "$data" create-admin --email "$EMAIL" >/dev/null
 SECURECART_LOG=warn SECURECART_API_READS_PER_MINUTE=100000000 \
   SECURECART_API_WRITES_PER_MINUTE=100000000 \
   "$bin" --data-dir "$data" serve --demo --bind "$BIND" >/dev/null &

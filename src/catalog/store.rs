@@ -228,23 +228,8 @@ pub async fn list_products(
     limit: i64,
     offset: i64,
 ) -> anyhow::Result<Vec<ProductCard>> {
-    let (condition, binds) = filter.where_clause();
-    let sql = format!(
-        "SELECT p.slug, p.name, p.price_minor, p.stock, p.image, c.name AS category_name \
-         FROM products p LEFT JOIN categories c ON c.id = p.category_id \
-         WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
-        filter.sort.order_by(),
-        binds.len() + 1,
-        binds.len() + 2,
-    );
-    let mut query = sqlx::query_as::<Any, ProductCard>(&sql);
-    for value in binds {
-        query = query.bind(value);
-    }
-    query
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db.pool())
+    let columns = "p.slug, p.name, p.price_minor, p.stock, p.image, c.name AS category_name";
+    list_page(db, filter, columns, limit, offset)
         .await
         .context("listing products")
 }
@@ -256,24 +241,35 @@ pub async fn list_product_details(
     limit: i64,
     offset: i64,
 ) -> anyhow::Result<Vec<ProductDetail>> {
+    list_page(db, filter, DETAIL_COLUMNS, limit, offset)
+        .await
+        .context("listing product details")
+}
+
+/// One page of the filter's products, as rows of `columns`.
+async fn list_page<T>(
+    db: &Db,
+    filter: &ProductFilter,
+    columns: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
     let (condition, binds) = filter.where_clause();
     let sql = format!(
-        "SELECT {DETAIL_COLUMNS} FROM products p LEFT JOIN categories c ON c.id = p.category_id \
+        "SELECT {columns} FROM products p LEFT JOIN categories c ON c.id = p.category_id \
          WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
         filter.sort.order_by(),
         binds.len() + 1,
         binds.len() + 2,
     );
-    let mut query = sqlx::query_as::<Any, ProductDetail>(&sql);
+    let mut query = sqlx::query_as::<Any, T>(&sql);
     for value in binds {
         query = query.bind(value);
     }
-    query
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db.pool())
-        .await
-        .context("listing product details")
+    query.bind(limit).bind(offset).fetch_all(db.pool()).await
 }
 
 /// An active product by its id.

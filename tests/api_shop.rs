@@ -141,6 +141,22 @@ async fn the_cart_follows_the_shops_rules() {
     let mug = product_id(&app, "MUG-1").await;
     let knife = product_id(&app, "KNIFE-1").await;
 
+    let as_float = app
+        .api(
+            Method::POST,
+            "/api/v1/cart/items",
+            Some(&ada.access),
+            Some(&json!({ "product_id": mug as f64, "quantity": 1.0 })),
+        )
+        .await;
+    assert_eq!(as_float.status, 201, "JSON Schema's integers include 5.0");
+    app.api(
+        Method::DELETE,
+        &format!("/api/v1/cart/items/{mug}"),
+        Some(&ada.access),
+        None,
+    )
+    .await;
     let cart = add(&app, &ada, mug, 2).await;
     assert_eq!(cart["item_count"], 2);
     assert_eq!(cart["subtotal"], "25.00");

@@ -82,6 +82,7 @@ impl From<CartLine> for CartItem {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
+    #[serde(deserialize_with = "whole_number")]
     pub product_id: i64,
     /// From 1 to 99; more than the stock is capped to the stock.
     #[schema(minimum = 1, maximum = 99)]

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::{Router, extract::DefaultBodyLimit};
 use tower::ServiceBuilder;
@@ -61,9 +61,9 @@ impl AppState {
 
 /// The whole application: every feature's routes behind the security middleware.
 ///
-/// Layers, outermost first: client address → request log → security headers → error
-/// pages → panic guard → request timeout → body limit, then for the shop's pages
-/// session → CSRF → router, and for `/api` the API's own stack (see [`api::router`]):
+/// Layers, outermost first: client address and transport → request log → security
+/// headers (HSTS over HTTPS) → error pages → panic guard → request timeout → body
+/// limit, then for the shop's pages session → CSRF → router, and for `/api` the API's own stack (see [`api::router`]):
 /// no cookies and no CSRF there.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
@@ -93,9 +93,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 
     routes.layer(
         ServiceBuilder::new()
-            .layer(from_fn_with_state(state, client_addr::layer))
+            .layer(from_fn_with_state(state.clone(), client_addr::layer))
             .layer(from_fn(log_request))
-            .layer(map_response(add_security_headers))
+            .layer(from_fn_with_state(state, add_security_headers))
             .layer(from_fn(dress_bare_errors))
             .layer(CatchPanicLayer::custom(panic_page))
             .layer(TimeoutLayer::with_status_code(

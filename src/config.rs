@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::money::Currency;
 use crate::security::password;
 use crate::security::secret::ServerSecret;
+use crate::server::tls::{self, TlsFiles};
 
 /// The sender of the shop's emails unless `SECURECART_MAIL_FROM` says otherwise.
 const DEFAULT_MAIL_FROM: &str = "SecureCart <no-reply@securecart.localhost>";
@@ -29,8 +30,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the shop over HTTP (migrates the database first).
+    /// Serve the shop over HTTPS or HTTP (migrates the database first).
     Serve(Box<ServeArgs>),
+    /// Check the configuration that `serve` would run with; `--deploy` adds the rules
+    /// production mode enforces. Exits 1 when there is an error.
+    Check(Box<CheckArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate,
     /// Fill the database with generated products for load tests and demos.
@@ -91,11 +95,63 @@ pub struct GlobalArgs {
     pub pbkdf2_iterations: u32,
 }
 
+/// `check`: the same options as `serve`, and whether to apply the production rules.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also report every setting that production mode refuses or warns about, whatever
+    /// SECURECART_ENV says.
+    #[arg(long)]
+    pub deploy: bool,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SECURECART_BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
+
+    /// TLS certificate chain (PEM) to serve HTTPS with; needs SECURECART_TLS_KEY.
+    /// Reloaded on SIGHUP and when the file changes.
+    #[arg(long, env = "SECURECART_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SECURECART_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate for localhost made once into <data>/tls/
+    /// (development only).
+    #[arg(long, env = "SECURECART_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub self_signed: bool,
+
+    /// Also listen for plain HTTP here, answering every request with a 308 to HTTPS.
+    #[arg(long, env = "SECURECART_HTTP_REDIRECT_BIND")]
+    pub http_redirect_bind: Option<SocketAddr>,
+
+    /// Strict-Transport-Security max-age in seconds on HTTPS responses; 0 turns HSTS off.
+    #[arg(long, env = "SECURECART_HSTS_MAX_AGE", default_value_t = 31_536_000)]
+    pub hsts_max_age: u64,
+
+    /// Whether HSTS covers subdomains too.
+    #[arg(long, env = "SECURECART_HSTS_INCLUDE_SUBDOMAINS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub hsts_include_subdomains: bool,
+
+    /// Add `preload` to HSTS (needs a max-age of a year or more and subdomains).
+    #[arg(long, env = "SECURECART_HSTS_PRELOAD")]
+    pub hsts_preload: bool,
+
+    /// Which headers trusted proxies use to say who the client is and which scheme it
+    /// used.
+    #[arg(long, env = "SECURECART_PROXY_HEADERS", value_enum, default_value_t = ProxyHeaders::XForwarded)]
+    pub proxy_headers: ProxyHeaders,
+
+    /// Allow a PostgreSQL connection without TLS to a host that is not this machine
+    /// (production refuses it otherwise).
+    #[arg(long, env = "SECURECART_DATABASE_ALLOW_PLAINTEXT")]
+    pub database_allow_plaintext: bool,
 
     /// Load the demo catalogue (once per database) before serving.
     #[arg(long, env = "SECURECART_DEMO")]
@@ -142,7 +198,7 @@ pub struct ServeArgs {
     )]
     pub mail_from: String,
 
-    /// Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is trusted.
+    /// Proxies (addresses or CIDRs, comma-separated) whose forwarded headers are trusted.
     #[arg(long, env = "SECURECART_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
@@ -208,6 +264,16 @@ pub enum RunMode {
     Production,
 }
 
+/// The forwarded headers trusted proxies send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProxyHeaders {
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` (nginx, Caddy, most load balancers).
+    #[default]
+    XForwarded,
+    /// RFC 7239's `Forwarded: for=…;proto=…`.
+    Forwarded,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Json,
@@ -239,7 +305,8 @@ pub struct SessionSettings {
     pub idle: Duration,
     /// Ends every session this long after login, used or not.
     pub absolute: Duration,
-    /// Cookies carry `Secure` and the `__Host-` prefix.
+    /// Cookies always carry `Secure` and the `__Host-` prefix (the public URL is
+    /// `https://`, or the shop serves TLS); otherwise they do on HTTPS requests only.
     pub secure_cookies: bool,
 }
 
@@ -275,6 +342,31 @@ impl Default for ApiSettings {
     }
 }
 
+/// HTTPS: the certificate, HSTS, the redirect listener and proxies' headers.
+#[derive(Debug, Clone)]
+pub struct HttpsSettings {
+    /// Serve TLS with these files; `None`: plain HTTP (behind a proxy, or development).
+    pub tls: Option<TlsFiles>,
+    /// The certificate is the generated development one.
+    pub self_signed: bool,
+    /// The `Strict-Transport-Security` value for HTTPS responses; `None`: HSTS off.
+    pub hsts: Option<axum::http::HeaderValue>,
+    pub redirect_bind: Option<SocketAddr>,
+    pub proxy_headers: ProxyHeaders,
+}
+
+impl Default for HttpsSettings {
+    fn default() -> Self {
+        HttpsSettings {
+            tls: None,
+            self_signed: false,
+            hsts: crate::security::headers::hsts_value(31_536_000, true, false),
+            redirect_bind: None,
+            proxy_headers: ProxyHeaders::default(),
+        }
+    }
+}
+
 /// The validated configuration of a running shop.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -290,6 +382,7 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub https: HttpsSettings,
     pub secret: ServerSecret,
     pub api: ApiSettings,
 }
@@ -320,6 +413,7 @@ impl Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             trusted_proxies: Vec::new(),
+            https: HttpsSettings::default(),
             secret: ServerSecret::ephemeral(),
             api: ApiSettings::default(),
         }
@@ -340,13 +434,27 @@ impl Settings {
             serve.session_idle_secs >= 1,
             "SECURECART_SESSION_IDLE_SECS must be at least 1"
         );
+        let https = https_settings(global, serve)?;
         let public_url = match &serve.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if https.tls.is_some() => format!("https://{}", serve.bind),
             None => format!("http://{}", serve.bind),
         };
         anyhow::ensure!(
             public_url.starts_with("http://") || public_url.starts_with("https://"),
             "SECURECART_PUBLIC_URL must start with http:// or https://"
+        );
+        anyhow::ensure!(
+            https.redirect_bind.is_none()
+                || https.tls.is_some()
+                || public_url.starts_with("https://"),
+            "SECURECART_HTTP_REDIRECT_BIND redirects to HTTPS, so it needs TLS \
+             (SECURECART_TLS_CERT and SECURECART_TLS_KEY, or --self-signed) or an https:// \
+             SECURECART_PUBLIC_URL"
+        );
+        anyhow::ensure!(
+            https.redirect_bind != Some(serve.bind) || serve.bind.port() == 0,
+            "SECURECART_HTTP_REDIRECT_BIND must differ from SECURECART_BIND"
         );
         anyhow::ensure!(
             serve.api_auth_per_minute > 0
@@ -381,9 +489,10 @@ impl Settings {
             },
             sessions: SessionSettings {
                 idle: Duration::from_secs(serve.session_idle_secs),
-                secure_cookies: public_url.starts_with("https://"),
+                secure_cookies: public_url.starts_with("https://") || https.tls.is_some(),
                 ..SessionSettings::default()
             },
+            https,
             public_url,
             smtp_url: serve.smtp_url.clone().filter(|u| !u.trim().is_empty()),
             mail_from: serve.mail_from.clone(),
@@ -417,6 +526,43 @@ impl Settings {
     pub fn uploads_dir(&self) -> PathBuf {
         self.data_dir.join("media").join("uploads")
     }
+}
+
+/// The TLS files (generating the development certificate if asked), HSTS and the
+/// redirect listener, validated.
+fn https_settings(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<HttpsSettings> {
+    anyhow::ensure!(
+        !(serve.self_signed && global.run_mode == RunMode::Production),
+        "--self-signed is for development; production needs a real certificate \
+         (SECURECART_TLS_CERT and SECURECART_TLS_KEY)"
+    );
+    let tls = match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None) if serve.self_signed => Some(tls::self_signed(&global.data_dir)?),
+        (None, None) => None,
+        _ => anyhow::bail!("SECURECART_TLS_CERT and SECURECART_TLS_KEY go together: set both"),
+    };
+    if serve.hsts_preload {
+        anyhow::ensure!(
+            serve.hsts_max_age >= 31_536_000 && serve.hsts_include_subdomains,
+            "SECURECART_HSTS_PRELOAD needs SECURECART_HSTS_MAX_AGE of at least 31536000 and \
+             SECURECART_HSTS_INCLUDE_SUBDOMAINS=true (the preload list's rules)"
+        );
+    }
+    Ok(HttpsSettings {
+        tls,
+        self_signed: serve.self_signed,
+        hsts: crate::security::headers::hsts_value(
+            serve.hsts_max_age,
+            serve.hsts_include_subdomains,
+            serve.hsts_preload,
+        ),
+        redirect_bind: serve.http_redirect_bind,
+        proxy_headers: serve.proxy_headers,
+    })
 }
 
 /// `scheme://host[:port]` and nothing more: what a browser sends as `Origin`.

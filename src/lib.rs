@@ -1,8 +1,9 @@
 //! SecureCart: a web shop whose first promise is security and whose second is speed.
 //!
 //! The crate is one binary's worth of feature modules. [`app::router`] assembles them
-//! behind the security middleware; [`server::serve`] runs that router over HTTP with
-//! the timeouts and graceful shutdown a public service needs.
+//! behind the security middleware; [`server::serve`] runs that router over HTTP or
+//! HTTPS with the timeouts and graceful shutdown a public service needs, and
+//! [`deploy::check`] is what production mode demands of the configuration.
 
 pub mod accounts;
 pub mod api;
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod config;
 pub mod db;
+pub mod deploy;
 pub mod email;
 pub mod error;
 pub mod money;

@@ -10,11 +10,14 @@ use securecart::accounts::{self, service::AdminOutcome};
 use securecart::backoffice::audit::{self, Verdict};
 use securecart::catalog::{demo, import, store};
 use securecart::config::{
-    AuditCommand, Cli, Command, CreateAdminArgs, ImportArgs, SeedArgs, ServeArgs, Settings,
+    AuditCommand, CheckArgs, Cli, Command, CreateAdminArgs, GlobalArgs, ImportArgs, RunMode,
+    SeedArgs, ServeArgs, Settings,
 };
 use securecart::db::Db;
+use securecart::deploy;
 use securecart::security::events;
 use securecart::security::password::Password;
+use securecart::server::{redirect, tls};
 use securecart::{AppState, server, telemetry};
 
 fn main() -> ExitCode {
@@ -42,7 +45,8 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve(args) => serve(Settings::for_serve(&cli.global, args)?, args).await,
+        Command::Serve(args) => serve(&cli.global, args).await,
+        Command::Check(args) => Ok(check(&cli.global, args)),
         Command::Migrate => {
             let db = open(&Settings::from_global(&cli.global)).await?;
             db.close().await;
@@ -85,7 +89,63 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+/// `check`: the configuration as `serve` would take it, and with `--deploy` the
+/// production rules; exits 1 on an error.
+fn check(global: &GlobalArgs, args: &CheckArgs) -> ExitCode {
+    if args.deploy {
+        let report = deploy::check(global, &args.serve);
+        println!("{report}");
+        if report.errors() > 0 {
+            return ExitCode::FAILURE;
+        }
+    }
+    match Settings::for_serve(global, &args.serve) {
+        Ok(settings) => {
+            if let Some(files) = &settings.https.tls
+                && let Err(err) = tls::load(files)
+            {
+                println!("error [config]: {err:#}");
+                return ExitCode::FAILURE;
+            }
+            println!("The configuration is valid.");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("error [config]: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Production mode's gate: the deployment check's errors stop the start, its warnings
+/// are printed and logged.
+fn production_gate(global: &GlobalArgs, args: &ServeArgs) -> bool {
+    let report = deploy::check(global, args);
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+    if report.errors() > 0 {
+        tracing::error!(
+            event = "config.production_refused",
+            problems = ?ids,
+            "refusing to start in production mode"
+        );
+        eprintln!(
+            "SecureCart will not start in production mode (SECURECART_ENV=production):\n\n\
+             {report}\n\nRun `securecart check --deploy` to check a configuration."
+        );
+        return false;
+    }
+    if report.warnings() > 0 {
+        tracing::warn!(event = "config.production_warnings", problems = ?ids, "deployment warnings");
+        eprintln!("{report}");
+    }
+    true
+}
+
+async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    if global.run_mode == RunMode::Production && !production_gate(global, args) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let settings = Settings::for_serve(global, args)?;
     let db = open(&settings).await?;
     if args.demo {
         match demo::load_demo_catalog(&db).await? {
@@ -99,6 +159,16 @@ async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode>
     }
 
     let header_timeout = settings.limits.header_timeout;
+    let tls = match &settings.https.tls {
+        Some(files) => {
+            let (acceptor, store) = tls::acceptor(files)?;
+            tokio::spawn(tls::watch(store.clone(), tls::POLL_INTERVAL));
+            Some((acceptor, store))
+        }
+        None => None,
+    };
+    let redirect_bind = settings.https.redirect_bind;
+    let self_signed = settings.https.self_signed;
     let state = AppState::new(db.clone(), settings)?;
     tokio::spawn(purge_periodically(state.clone()));
     let app = securecart::router(state);
@@ -106,10 +176,51 @@ async fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<ExitCode>
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
-    tracing::info!(%addr, "serving SecureCart");
-    println!("SecureCart is serving at http://{addr}/ (Ctrl-C to stop)");
 
-    server::serve(listener, app, header_timeout, server::shutdown_signal()).await?;
+    if let Some(bind) = redirect_bind {
+        let target = match &args.public_url {
+            Some(url) if url.starts_with("https://") => {
+                redirect::Target::Origin(url.trim_end_matches('/').to_owned())
+            }
+            _ => redirect::Target::SameHost {
+                https_port: addr.port(),
+            },
+        };
+        let redirects = server::bind(bind).await?;
+        let local = redirects
+            .local_addr()
+            .context("reading the redirect address")?;
+        tracing::info!(addr = %local, "redirecting plain HTTP to HTTPS");
+        println!("Redirecting plain HTTP from http://{local}/ to HTTPS");
+        tokio::spawn(server::serve(
+            redirects,
+            redirect::router(target),
+            header_timeout,
+            None,
+            server::shutdown_signal(),
+        ));
+    }
+
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "serving SecureCart");
+    println!("SecureCart is serving at {scheme}://{addr}/ (Ctrl-C to stop)");
+    if let Some((_, store)) = &tls {
+        let kind = if self_signed {
+            "self-signed development certificate"
+        } else {
+            "certificate"
+        };
+        println!("TLS {kind}, SHA-256 fingerprint {}", store.fingerprint());
+    }
+
+    server::serve(
+        listener,
+        app,
+        header_timeout,
+        tls.map(|(acceptor, _)| acceptor),
+        server::shutdown_signal(),
+    )
+    .await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
 }

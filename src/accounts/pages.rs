@@ -16,7 +16,7 @@ use crate::backoffice::audit;
 use crate::backoffice::extract::{ADMIN, STAFF};
 use crate::cart;
 use crate::error::AppError;
-use crate::security::client_addr::ClientAddr;
+use crate::security::client_addr::{ClientAddr, Transport};
 use crate::security::csrf::CsrfToken;
 use crate::security::password::Password;
 use crate::security::session::{self, CurrentSession};
@@ -234,6 +234,7 @@ pub async fn login(
     session: CurrentSession,
     csrf: CsrfToken,
     client: ClientAddr,
+    transport: Transport,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let ip = client.0.to_string();
@@ -275,12 +276,8 @@ pub async fn login(
                 };
                 audit::record_alone(&state.db, &actor, &entry).await?;
             }
-            let settings = &state.settings.sessions;
-            let cookie = session::set_cookie(
-                session::cookie_name(settings),
-                Some(&secret),
-                settings.secure_cookies,
-            );
+            let secure = transport.secure_cookies;
+            let cookie = session::set_cookie(session::cookie_name(secure), Some(&secret), secure);
             let to = safe_next(form.next.as_deref()).unwrap_or("/account");
             return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response());
         }
@@ -313,6 +310,7 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     session: CurrentSession,
+    transport: Transport,
 ) -> Result<Response, AppError> {
     if let Some(current) = &session.0 {
         session::destroy(&state.db, &current.id_hash).await?;
@@ -320,12 +318,8 @@ pub async fn logout(
             tracing::info!(event = "account.logout", user.id = user.id, "logout");
         }
     }
-    let settings = &state.settings.sessions;
-    let cookie = session::set_cookie(
-        session::cookie_name(settings),
-        None,
-        settings.secure_cookies,
-    );
+    let secure = transport.secure_cookies;
+    let cookie = session::set_cookie(session::cookie_name(secure), None, secure);
     Ok((
         [(header::SET_COOKIE, cookie)],
         Redirect::to("/account/login?notice=signed-out"),

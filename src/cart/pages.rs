@@ -16,7 +16,7 @@ use crate::cart::store::{self, AddOutcome, CartOwner, SetOutcome};
 use crate::catalog;
 use crate::error::AppError;
 use crate::money::Money;
-use crate::security::client_addr::ClientAddr;
+use crate::security::client_addr::{ClientAddr, Transport};
 use crate::security::csrf::CsrfToken;
 use crate::security::session::{self, CurrentSession, Session};
 use crate::web::layout::Layout;
@@ -132,6 +132,7 @@ pub async fn add(
     session: CurrentSession,
     csrf: CsrfToken,
     client: ClientAddr,
+    transport: Transport,
     Form(form): Form<AddForm>,
 ) -> Result<Response, AppError> {
     let quantity = match Quantity::parse(&form.quantity) {
@@ -159,7 +160,7 @@ pub async fn add(
                 }
                 Some(_) => {}
             }
-            let (current, cookie) = start_visitor_session(&state, &client).await?;
+            let (current, cookie) = start_visitor_session(&state, &client, transport).await?;
             (current, Some(cookie))
         }
     };
@@ -183,17 +184,15 @@ pub async fn add(
 async fn start_visitor_session(
     state: &AppState,
     client: &ClientAddr,
+    transport: Transport,
 ) -> Result<(Session, header::HeaderValue), AppError> {
     let secret = session::create(&state.db, None, &client.0.to_string()).await?;
     let settings = &state.settings.sessions;
     let current = session::load(&state.db, &secret, settings)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a new session vanished"))?;
-    let cookie = session::set_cookie(
-        session::cookie_name(settings),
-        Some(&secret),
-        settings.secure_cookies,
-    );
+    let secure = transport.secure_cookies;
+    let cookie = session::set_cookie(session::cookie_name(secure), Some(&secret), secure);
     Ok((current, cookie))
 }
 

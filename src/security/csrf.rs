@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::security::client_addr::ClientAddr;
+use crate::security::client_addr::{ClientAddr, Transport};
 use crate::security::session::{self, CurrentSession};
 
 pub const FORM_FIELD: &str = "csrf_token";
@@ -45,11 +45,11 @@ pub struct CsrfToken(pub String);
 impl FromRequestParts<AppState> for CsrfToken {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, AppError> {
         if let Some(CurrentSession(Some(session))) = parts.extensions.get::<CurrentSession>() {
             return Ok(CsrfToken(session.csrf_token.clone()));
         }
-        let name = cookie_name(state.settings.sessions.secure_cookies);
+        let name = cookie_name(Transport::from_extensions(&parts.extensions).secure_cookies);
         if let Some(existing) = session::read_cookie(&parts.headers, name).filter(|t| t.len() == 43)
         {
             return Ok(CsrfToken(existing));
@@ -70,7 +70,7 @@ impl FromRequestParts<AppState> for CsrfToken {
 
 /// Middleware: refuses unsafe requests without a valid token and a same-origin source.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let secure = state.settings.sessions.secure_cookies;
+    let secure = Transport::from_extensions(request.extensions()).secure_cookies;
     let request = if is_unsafe(request.method()) && !request.uri().path().starts_with("/api/") {
         match check(&state, request).await {
             Ok(request) => request,
@@ -111,7 +111,7 @@ async fn check(state: &AppState, request: Request) -> Result<Request, Response> 
         Some(CurrentSession(Some(session))) => Some(session.csrf_token.clone()),
         _ => session::read_cookie(
             request.headers(),
-            cookie_name(state.settings.sessions.secure_cookies),
+            cookie_name(Transport::from_extensions(request.extensions()).secure_cookies),
         ),
     };
     let Some(expected) = expected else {

@@ -100,8 +100,13 @@ impl ServerSecret {
     }
 }
 
+/// Where development keeps its generated secret.
+pub fn development_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(FILE_NAME)
+}
+
 /// Writes a new file that only its owner may read.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
 
     let mut options = std::fs::OpenOptions::new();

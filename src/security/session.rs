@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::config::SessionSettings;
 use crate::db::{Db, time::now_ms};
+use crate::security::client_addr::Transport;
 
 /// A session is touched at most this often, so reading pages costs no write per request.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -80,8 +81,8 @@ pub fn digest(secret: &str) -> String {
 }
 
 /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`.
-pub fn cookie_name(settings: &SessionSettings) -> &'static str {
-    if settings.secure_cookies {
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
         "__Host-securecart_session"
     } else {
         "securecart_session"
@@ -89,7 +90,7 @@ pub fn cookie_name(settings: &SessionSettings) -> &'static str {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, whole site, no Max-Age (the browser
-/// forgets it when it closes), Secure when configured. `None` removes the cookie.
+/// forgets it when it closes), Secure when asked. `None` removes the cookie.
 pub fn set_cookie(name: &str, value: Option<&str>, secure: bool) -> HeaderValue {
     let mut cookie = Cookie::build((name.to_owned(), value.unwrap_or("").to_owned()))
         .path("/")
@@ -255,7 +256,8 @@ pub async fn purge_expired(db: &Db, settings: &SessionSettings) -> anyhow::Resul
 /// [`CurrentSession`] in the request. A cookie for a dead session is cleared.
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let settings = &state.settings.sessions;
-    let name = cookie_name(settings);
+    let secure = Transport::from_extensions(request.extensions()).secure_cookies;
+    let name = cookie_name(secure);
     let secret = read_cookie(request.headers(), name);
 
     let session = match &secret {
@@ -270,10 +272,9 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
 
     let mut response = next.run(request).await;
     if stale && !response.headers().contains_key(header::SET_COOKIE) {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(name, None, settings.secure_cookies),
-        );
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(name, None, secure));
     }
     response
 }

@@ -22,6 +22,10 @@ use tokio::task::JoinHandle;
 /// A running shop with its own database and data folder.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `https` when the shop serves its own TLS, `http` otherwise.
+    pub scheme: &'static str,
+    /// The development certificate it serves, when it does.
+    pub certificate: Option<securecart::server::tls::TlsFiles>,
     pub db: Db,
     pub client: reqwest::Client,
     pub dir: TempDir,
@@ -39,11 +43,12 @@ impl TestApp {
             settings_fn: Box::new(|_| {}),
             extra: Router::new(),
             gateway: None,
+            tls: false,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -233,6 +238,7 @@ pub struct Builder {
     settings_fn: Box<dyn FnOnce(&mut Settings)>,
     extra: Router<AppState>,
     gateway: Option<Arc<dyn PaymentGateway>>,
+    tls: bool,
 }
 
 impl Builder {
@@ -253,11 +259,32 @@ impl Builder {
         self
     }
 
+    /// Serve HTTPS with a development certificate made in the data folder, as
+    /// `serve --self-signed` does; the app's client trusts that certificate.
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary data folder");
         let database_url = test_database_url().await;
         let mut settings = Settings::for_tests(dir.path(), database_url.as_deref());
+        let certificate = self.tls.then(|| {
+            securecart::server::tls::self_signed(dir.path()).expect("development certificate")
+        });
+        if let Some(files) = &certificate {
+            settings.https.tls = Some(files.clone());
+            settings.https.self_signed = true;
+            settings.sessions.secure_cookies = true;
+            settings.public_url = "https://127.0.0.1".to_owned();
+        }
         (self.settings_fn)(&mut settings);
+        let acceptor = settings.https.tls.as_ref().map(|files| {
+            securecart::server::tls::acceptor(files)
+                .expect("TLS acceptor")
+                .0
+        });
 
         let db = Db::connect(&settings.database_url, settings.db_max_connections)
             .await
@@ -279,19 +306,24 @@ impl Builder {
             listener,
             app,
             header_timeout,
+            acceptor,
             async {
                 let _ = rx.await;
             },
         ));
 
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("HTTP client");
+        let client = match &certificate {
+            Some(files) => trusting(files).build().expect("HTTPS client"),
+            None => new_client(),
+        };
         TestApp {
             addr,
+            scheme: if certificate.is_some() {
+                "https"
+            } else {
+                "http"
+            },
+            certificate,
             db,
             client,
             dir,
@@ -309,6 +341,16 @@ pub fn new_client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("HTTP client")
+}
+
+/// A browser of its own that trusts the development certificate in `files`.
+pub fn trusting(files: &securecart::server::tls::TlsFiles) -> reqwest::ClientBuilder {
+    let pem = std::fs::read(&files.cert).expect("certificate file");
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM certificate"))
 }
 
 /// The value of the first `csrf_token` field on a page.

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Scans SecureCart's own HTTPS listener with testssl.sh (Debian package `testssl.sh`,
+# installed here when missing): starts `securecart serve --self-signed` on a free
+# port with a throw-away data folder, runs testssl against it and prints the findings
+# of severity MEDIUM or higher (`--severity`); the full log goes to target/tls-scan/.
+#
+# Usage: scripts/tls-scan.sh [path/to/securecart]   (default: target/release/securecart)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${1:-target/release/securecart}
+[ -x "$binary" ] || cargo build --release --locked
+if ! command -v testssl >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends testssl.sh >/dev/null
+fi
+
+out=target/tls-scan
+rm -rf "$out" && mkdir -p "$out"
+port=${TLS_SCAN_PORT:-18443}
+data=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
+
+SECURECART_DATA_DIR=$data SECURECART_LOG=warn \
+  "$binary" serve --self-signed --bind "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 50); do
+  grep -q "serving at" "$out/server.log" 2>/dev/null && break
+  sleep 0.2
+done
+grep "fingerprint" "$out/server.log" || { cat "$out/server.log"; exit 1; }
+
+# --ip one: the certificate names 127.0.0.1; --warnings batch: no questions asked.
+testssl --quiet --color 0 --warnings batch --ip one --severity MEDIUM \
+  --jsonfile "$out/findings.json" --logfile "$out/testssl.log" \
+  "https://127.0.0.1:$port/" || true
+
+python3 - "$out/findings.json" <<'PY'
+import json, sys
+findings = json.load(open(sys.argv[1]))
+serious = [f for f in findings if f.get("severity") in ("MEDIUM", "HIGH", "CRITICAL")]
+print(f"\n{len(serious)} findings of severity MEDIUM or higher:")
+for f in serious:
+    print(f"  {f['severity']:8} {f['id']}: {f['finding']}")
+PY

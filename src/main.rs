@@ -165,7 +165,10 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode
             tokio::spawn(tls::watch(store.clone(), tls::POLL_INTERVAL));
             Some((acceptor, store))
         }
-        None => None,
+        None => {
+            tokio::spawn(server::ignore_hangups());
+            None
+        }
     };
     let redirect_bind = settings.https.redirect_bind;
     let self_signed = settings.https.self_signed;

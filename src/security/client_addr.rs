@@ -13,9 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap};
 use axum::middleware::Next;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use ipnet::IpNet;
 
 use crate::app::AppState;
@@ -93,7 +93,8 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     let public_https = settings.public_url.starts_with("https://");
 
     if !https && seen.proto.is_some() && public_https && !is_health_check(request.uri().path()) {
-        return redirect_to_https(&settings.public_url, &request);
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        return crate::server::redirect::to_https(&settings.public_url, path);
     }
     let extensions = request.extensions_mut();
     extensions.insert(ClientAddr(seen.client));
@@ -106,15 +107,6 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
 
 fn is_health_check(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz")
-}
-
-fn redirect_to_https(public_url: &str, request: &Request) -> Response {
-    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("{public_url}{path}")) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
 }
 
 /// What the forwarded headers, read only from a trusted peer, tell about the client.

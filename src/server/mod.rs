@@ -142,6 +142,23 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("listening on {addr}"))
 }
 
+/// Without TLS there is nothing to reload: SIGHUP (`systemctl reload`) is logged and
+/// otherwise ignored, instead of ending the process as it would by default.
+pub async fn ignore_hangups() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangup) => {
+                while hangup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: no TLS certificate to reload");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot listen for SIGHUP"),
+        }
+    }
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -44,6 +44,12 @@ async fn redirect(State(target): State<Target>, request: Request) -> Response {
             }
         }
     };
+    to_https(&origin, &path)
+}
+
+/// A 308 to `path` (with its query) under the `https://` `origin`; a 400 when the two
+/// do not make a header value.
+pub fn to_https(origin: &str, path: &str) -> Response {
     let Ok(location) = HeaderValue::from_str(&format!("{origin}{path}")) else {
         return (
             StatusCode::BAD_REQUEST,

@@ -259,6 +259,22 @@ fn certificate(report: &mut Report, files: &TlsFiles, public_url: Option<&str>) 
         );
         return;
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(&files.key)
+            && meta.permissions().mode() & 0o004 != 0
+        {
+            report.warning(
+                "tls-key-readable",
+                format!(
+                    "the private key {} can be read by every user of this machine",
+                    files.key.display()
+                ),
+                "chmod o-rwx the key (the shop's user or group needs read access only)",
+            );
+        }
+    }
     let Some(facts) = tls::certificate_facts(&files.cert) else {
         return;
     };
@@ -765,6 +781,15 @@ mod tests {
         assert_eq!(ids(&local), vec!["tls-self-signed"], "{local}");
         let elsewhere = run("https://shop.example", &cert);
         assert!(elsewhere.has("tls-name"), "{elsewhere}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let open = std::fs::Permissions::from_mode(0o644);
+            std::fs::set_permissions(&files.key, open).expect("chmod");
+            let readable = run("https://localhost:8443", &cert);
+            assert!(readable.has("tls-key-readable"), "{readable}");
+            assert_eq!(readable.errors(), 0, "{readable}");
+        }
 
         let garbage = dir.path().join("garbage.pem");
         std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n").expect("write");

@@ -146,6 +146,18 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode
         return Ok(ExitCode::FAILURE);
     }
     let settings = Settings::for_serve(global, args)?;
+    // A certificate that cannot be used stops the start before the database is touched.
+    let tls = match &settings.https.tls {
+        Some(files) => {
+            let (acceptor, store) = tls::acceptor(files)?;
+            tokio::spawn(tls::watch(store.clone(), tls::POLL_INTERVAL));
+            Some((acceptor, store))
+        }
+        None => {
+            tokio::spawn(server::ignore_hangups());
+            None
+        }
+    };
     let db = open(&settings).await?;
     if args.demo {
         match demo::load_demo_catalog(&db).await? {
@@ -159,17 +171,6 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode
     }
 
     let header_timeout = settings.limits.header_timeout;
-    let tls = match &settings.https.tls {
-        Some(files) => {
-            let (acceptor, store) = tls::acceptor(files)?;
-            tokio::spawn(tls::watch(store.clone(), tls::POLL_INTERVAL));
-            Some((acceptor, store))
-        }
-        None => {
-            tokio::spawn(server::ignore_hangups());
-            None
-        }
-    };
     let redirect_bind = settings.https.redirect_bind;
     let self_signed = settings.https.self_signed;
     let state = AppState::new(db.clone(), settings)?;

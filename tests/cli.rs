@@ -333,6 +333,7 @@ async fn serve_logs_routes_not_queries_and_stops_cleanly_on_sigterm() {
     for field in [
         "\"http.method\":\"GET\"",
         "\"http.status\":200",
+        "\"http.scheme\":\"http\"",
         "\"duration_ms\":",
         "\"request_id\"",
     ] {

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
 
-use crate::security::client_addr::ClientAddr;
+use crate::security::client_addr::{ClientAddr, Transport};
 
 /// The matched route, carried from inside the router out to the log line.
 #[derive(Clone)]
@@ -35,6 +35,11 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let (parts, body) = request.into_parts();
     let client = ClientAddr::from_parts(&parts);
+    let scheme = if Transport::from_extensions(&parts.extensions).https {
+        "https"
+    } else {
+        "http"
+    };
     let request = Request::from_parts(parts, body);
 
     let span = tracing::info_span!("request", request_id = %request_id);
@@ -50,10 +55,10 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let route = route.as_deref().unwrap_or("(unmatched)");
     if status >= 500 {
         tracing::warn!(http.method = %method, http.route = route, http.status = status,
-            duration_ms, client.addr = %client.0, "request");
+            http.scheme = scheme, duration_ms, client.addr = %client.0, "request");
     } else {
         tracing::info!(http.method = %method, http.route = route, http.status = status,
-            duration_ms, client.addr = %client.0, "request");
+            http.scheme = scheme, duration_ms, client.addr = %client.0, "request");
     }
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -17,7 +17,8 @@ use crate::security::events::EventCounter;
 /// Installs the global subscriber: the log lines, filtered by `filter`, and the
 /// security event counter, which sees every `security.*` event whatever the filter.
 pub fn init(filter: &str, format: Option<LogFormat>, mode: RunMode) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(quiet_libraries(filter))
+        .unwrap_or_else(|_| EnvFilter::new(quiet_libraries("info")));
     let format = format.unwrap_or(match mode {
         RunMode::Production => LogFormat::Json,
         RunMode::Development => LogFormat::Text,
@@ -40,4 +41,33 @@ pub fn init(filter: &str, format: Option<LogFormat>, mode: RunMode) {
         .with(lines.with_filter(filter))
         .with(EventCounter)
         .init();
+}
+
+/// `filter` with rustls held to errors unless the filter names it itself: rustls warns
+/// about what clients send (an IP address as SNI, say), and a client must not be able
+/// to write a log line per handshake. Failed handshakes are logged by the server at
+/// debug level instead.
+fn quiet_libraries(filter: &str) -> String {
+    if filter.contains("rustls") {
+        filter.to_owned()
+    } else {
+        format!("{filter},rustls=error")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustls_is_held_to_errors_unless_asked_for() {
+        assert_eq!(quiet_libraries("info"), "info,rustls=error");
+        assert_eq!(quiet_libraries("rustls=debug"), "rustls=debug");
+        for filter in ["info", "warn,securecart=debug", ""] {
+            assert!(
+                EnvFilter::try_new(quiet_libraries(filter)).is_ok(),
+                "{filter:?}"
+            );
+        }
+    }
 }

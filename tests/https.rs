@@ -120,6 +120,43 @@ async fn https_responses_carry_hsts_and_secure_host_cookies() {
 }
 
 #[tokio::test]
+async fn a_browser_form_posted_over_http2_passes_the_origin_check() {
+    // HTTP/2 has no Host header, so the origin check must read the :authority; a
+    // browser's Origin names the address it used, not the configured public URL.
+    let app = TestApp::builder().tls().spawn().await;
+    app.customer("jane@example.com", PASSWORD).await;
+    let form = app.get("/account/login").await;
+    assert_eq!(form.version(), reqwest::Version::HTTP_2);
+    let html = form.text().await.expect("body");
+    let token = crate::support::csrf_field(&html).expect("token");
+    let origin = format!("https://{}", app.addr);
+    let login = app
+        .client
+        .post(app.url("/account/login"))
+        .header("origin", &origin)
+        .form(&[
+            ("email", "jane@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(login.version(), reqwest::Version::HTTP_2);
+    assert_eq!(login.status(), 303, "our own origin over h2");
+
+    let forged = app
+        .client
+        .post(app.url("/account/logout"))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf_token", &token)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(forged.status(), 403, "a foreign origin is still refused");
+}
+
+#[tokio::test]
 async fn hsts_follows_its_settings() {
     let app = TestApp::builder()
         .tls()

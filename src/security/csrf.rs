@@ -103,7 +103,8 @@ fn is_unsafe(method: &Method) -> bool {
 /// Checks origin and token; returns the request (its body restored) or the refusal.
 async fn check(state: &AppState, request: Request) -> Result<Request, Response> {
     let client = ClientAddr::from_extensions(request.extensions());
-    if let Err(reason) = same_origin(request.headers(), &state.settings.public_url) {
+    let authority = request.uri().authority().map(|a| a.as_str());
+    if let Err(reason) = same_origin(request.headers(), authority, &state.settings.public_url) {
         return Err(refuse(reason, client));
     }
 
@@ -179,11 +180,17 @@ async fn multipart_token(bytes: axum::body::Bytes, boundary: String) -> Option<S
 }
 
 /// `Ok` when neither `Origin` nor `Referer` names another site. Ours is the public
-/// URL's origin, or the origin whose host is the request's own `Host`.
-fn same_origin(headers: &HeaderMap, public_url: &str) -> Result<(), &'static str> {
+/// URL's origin, or the origin whose host is the request's own: its `Host` header, or
+/// under HTTP/2 (which has no `Host`) the `:authority` that hyper puts in the URI.
+fn same_origin(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    public_url: &str,
+) -> Result<(), &'static str> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .or(authority)
         .unwrap_or("");
     let public_origin = origin_of(public_url);
     let ours = |url: &str| match origin_of(url) {
@@ -261,8 +268,17 @@ mod tests {
         for (extra, allowed) in cases {
             let mut pairs = vec![("host", "shop.example")];
             pairs.extend_from_slice(extra);
-            let verdict = same_origin(&headers(&pairs), public);
+            let verdict = same_origin(&headers(&pairs), None, public);
             assert_eq!(verdict.is_ok(), allowed, "{extra:?}: {verdict:?}");
         }
+    }
+
+    #[test]
+    fn under_http2_the_authority_stands_in_for_host() {
+        let origin = headers(&[("origin", "https://localhost:8443")]);
+        let public = "https://127.0.0.1:8443";
+        assert!(same_origin(&origin, Some("localhost:8443"), public).is_ok());
+        assert!(same_origin(&origin, Some("other.example"), public).is_err());
+        assert!(same_origin(&origin, None, public).is_err());
     }
 }

@@ -16,10 +16,8 @@ BIND=${BIND:-127.0.0.1:8096}
 EMAIL=bench@example.com
 PASSWORD="loaded wagon $RANDOM$RANDOM under a grey sky"
 
-if ! command -v wrk >/dev/null; then
-  echo "wrk is not installed: apt-get install -y wrk" >&2
-  exit 1
-fi
+# shellcheck source=bench/wrk.sh
+source bench/wrk.sh
 
 cargo build --release --locked --quiet
 bin=./target/release/securecart
@@ -43,15 +41,6 @@ curl -fsS -X POST "http://$BIND/api/v1/cart/items" -H "authorization: Bearer $to
   -H 'content-type: application/json' -d '{"product_id": 1, "quantity": 2}' >/dev/null
 
 echo "SecureCart $("$bin" --version | cut -d' ' -f2), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
-run() {
-  local label=$1
-  shift
-  result=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
-  rps=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$result" | awk '$1 == "99%" {print $2}')
-  non2xx=$(echo "$result" | awk '/Non-2xx/ {print $5}')
-  printf '%-40s %10s req/s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p99" "${non2xx:-0}"
-}
 run "GET /api/v1/products" "http://$BIND/api/v1/products"
 run "GET /api/v1/products?q=board" "http://$BIND/api/v1/products?q=board"
 run "GET /api/v1/products/1" "http://$BIND/api/v1/products/1"

@@ -14,10 +14,9 @@ THREADS=${THREADS:-2}
 PLAIN=${PLAIN:-127.0.0.1:8097}
 SECURE=${SECURE:-127.0.0.1:8098}
 
-if ! command -v wrk >/dev/null; then
-  echo "wrk is not installed: apt-get install -y wrk" >&2
-  exit 1
-fi
+# shellcheck source=bench/wrk.sh
+source bench/wrk.sh
+LABEL_WIDTH=48
 
 cargo build --release --locked --quiet
 bin=./target/release/securecart
@@ -41,15 +40,6 @@ for _ in $(seq 1 50); do
 done
 
 echo "SecureCart $("$bin" --version | cut -d' ' -f2), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
-run() {
-  local label=$1
-  shift
-  result=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
-  rps=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$result" | awk '$1 == "99%" {print $2}')
-  non2xx=$(echo "$result" | awk '/Non-2xx/ {print $5}')
-  printf '%-48s %10s req/s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p99" "${non2xx:-0}"
-}
 run "GET /api/v1/products/1 http, kept alive" "http://$PLAIN/api/v1/products/1"
 run "GET /api/v1/products/1 https, kept alive" "https://$SECURE/api/v1/products/1"
 run "GET /healthz https, new handshake each" -H "connection: close" "https://$SECURE/healthz"

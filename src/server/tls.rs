@@ -104,7 +104,6 @@ pub fn fingerprint(der: &[u8]) -> String {
 pub struct CertStore {
     files: TlsFiles,
     current: RwLock<Arc<CertifiedKey>>,
-    fingerprint: RwLock<String>,
     /// The files' modification times and sizes when they were last loaded.
     seen: Mutex<Option<Stamp>>,
 }
@@ -134,16 +133,16 @@ impl CertStore {
         Ok(CertStore {
             files,
             current: RwLock::new(loaded.key),
-            fingerprint: RwLock::new(loaded.fingerprint),
             seen: Mutex::new(seen),
         })
     }
 
     /// The fingerprint of the certificate now served.
     pub fn fingerprint(&self) -> String {
-        self.fingerprint
+        self.current
             .read()
-            .map(|f| f.clone())
+            .ok()
+            .and_then(|key| key.cert.first().map(|der| fingerprint(der)))
             .unwrap_or_default()
     }
 
@@ -162,9 +161,6 @@ impl CertStore {
                 );
                 if let Ok(mut current) = self.current.write() {
                     *current = loaded.key;
-                }
-                if let Ok(mut fingerprint) = self.fingerprint.write() {
-                    *fingerprint = loaded.fingerprint;
                 }
                 if let Ok(mut last) = self.seen.lock() {
                     *last = seen;
